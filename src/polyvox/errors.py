@@ -1,0 +1,52 @@
+"""Typed domain errors shared by workers and the gateway.
+
+Each error carries an :class:`ErrorCode`; the worker's gRPC interceptor maps the
+code to a gRPC status and the gateway maps the status to an HTTP error, each in
+exactly one place.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID_ARGUMENT = "invalid_argument"
+    NOT_FOUND = "not_found"
+    RESOURCE_EXHAUSTED = "resource_exhausted"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+class PolyvoxError(Exception):
+    """Base class: a failure with a code and a message meant for the client."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(PolyvoxError):
+    """The request names something that exists but asks for it wrongly (bad voice, speed)."""
+
+    code = ErrorCode.INVALID_ARGUMENT
+
+
+class NotFound(PolyvoxError):
+    """The request names a model or engine that does not exist."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class ResourceExhausted(PolyvoxError):
+    """The worker is at capacity; the client may retry later."""
+
+    code = ErrorCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(PolyvoxError):
+    """The service cannot answer now (worker down, model failed to load)."""
+
+    code = ErrorCode.UNAVAILABLE
