@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     RESOURCE_EXHAUSTED = "resource_exhausted"
     UNAVAILABLE = "unavailable"
+    FAILED_PRECONDITION = "failed_precondition"
     INTERNAL = "internal"
 
 
@@ -50,3 +51,9 @@ class Unavailable(PolyvoxError):
     """The service cannot answer now (worker down, model failed to load)."""
 
     code = ErrorCode.UNAVAILABLE
+
+
+class ModelBusy(PolyvoxError):
+    """The model is serving streams and cannot be unloaded now."""
+
+    code = ErrorCode.FAILED_PRECONDITION

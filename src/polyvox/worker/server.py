@@ -1,0 +1,69 @@
+"""Run one worker: engine + model manager + gRPC server, until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import grpc
+
+from polyvox._proto.polyvox.v1 import worker_pb2_grpc
+from polyvox.addresses import grpc_target
+from polyvox.engines.registry import engine_class
+from polyvox.worker.interceptor import ErrorMappingInterceptor
+from polyvox.worker.models import ModelManager
+from polyvox.worker.servicer import WorkerServicer
+from polyvox.worker.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+
+def _prepare_socket(listen: str) -> None:
+    """Remove a stale Unix socket left by a crashed predecessor."""
+    parts = urlsplit(listen)
+    if parts.scheme == "unix":
+        path = Path(parts.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+
+
+async def serve(settings: WorkerSettings) -> None:
+    engine = engine_class(settings.engine)(options=settings.options, device=settings.device)
+    inference = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="inference")
+    models = ModelManager(engine=engine, executor=inference)
+    servicer = WorkerServicer(settings=settings, engine=engine, models=models, inference=inference)
+
+    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+    worker_pb2_grpc.add_WorkerServicer_to_server(servicer, server)
+    _prepare_socket(settings.listen)
+    server.add_insecure_port(grpc_target(settings.listen))
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # The handler only records the request; shutdown runs below, in the loop.
+        loop.add_signal_handler(signum, stop.set)
+
+    await server.start()
+    logger.info("worker %s (%s) listening on %s", settings.worker_id, engine.name, settings.listen)
+    # Health answers while preloading; a request meanwhile shares the running load.
+    for model_id in settings.preload:
+        try:
+            await models.load(model_id)
+        except Exception:
+            # A bad preload entry must not crash-loop the worker; requests say why.
+            logger.exception("could not preload %s", model_id)
+    await stop.wait()
+
+    logger.info("draining: waiting up to %.1f s for running streams", settings.drain_timeout_s)
+    servicer.start_draining()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(servicer.idle.wait(), settings.drain_timeout_s)
+    await server.stop(grace=1.0)
+    await models.close()
+    inference.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,186 @@
+"""gRPC servicer: the only worker code that touches protobuf types."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Executor
+from importlib.metadata import PackageNotFoundError, version
+
+import grpc
+import numpy as np
+
+import polyvox
+from polyvox._proto.polyvox.v1 import worker_pb2 as pb
+from polyvox._proto.polyvox.v1 import worker_pb2_grpc
+from polyvox.engines.base import Capability, Engine, ModelInfo, SpeechModel, SynthesisRequest
+from polyvox.errors import InvalidArgument, ResourceExhausted, Unavailable
+from polyvox.worker.models import ModelManager
+from polyvox.worker.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+_CAPABILITY_PB = {Capability.TTS: pb.CAPABILITY_TTS, Capability.STT: pb.CAPABILITY_STT}
+_RUNTIME_PACKAGES = ("numpy", "onnxruntime", "grpcio", "protobuf")
+_END = object()
+
+
+def _model_to_pb(info: ModelInfo) -> pb.Model:
+    return pb.Model(
+        id=info.id,
+        voices=[pb.Voice(id=v.id, language=v.language, labels=dict(v.labels)) for v in info.voices],
+        native_sample_rate_hz=info.native_sample_rate_hz,
+        languages=list(info.languages),
+        capability=_CAPABILITY_PB[info.capability],
+    )
+
+
+def _runtime_facts() -> dict[str, str]:
+    facts = {"python": sys.executable, "python_version": sys.version.split()[0]}
+    facts["polyvox"] = polyvox.__version__
+    for package in _RUNTIME_PACKAGES:
+        try:
+            facts[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return facts
+
+
+def _next_chunk(chunks: Iterator[np.ndarray]) -> object:
+    return next(chunks, _END)
+
+
+class WorkerServicer(worker_pb2_grpc.WorkerServicer):
+    def __init__(
+        self,
+        *,
+        settings: WorkerSettings,
+        engine: Engine,
+        models: ModelManager,
+        inference: Executor,
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._models = models
+        self._inference = inference
+        self._in_flight = 0
+        self._draining = False
+        self._started_at_s = time.time()
+        self._runtime = _runtime_facts()
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def start_draining(self) -> None:
+        self._draining = True
+
+    async def Describe(self, request: pb.DescribeRequest, context: grpc.aio.ServicerContext) -> pb.WorkerInfo:
+        return pb.WorkerInfo(
+            engine=self._engine.name,
+            engine_version=self._engine.version(),
+            capabilities=[_CAPABILITY_PB[c] for c in self._engine.capabilities],
+            models=[_model_to_pb(info) for info in self._models.catalog.values()],
+            resident=[
+                pb.ResidentModel(
+                    model_id=model_id,
+                    loaded_at_s=r.loaded_at_s,
+                    last_used_at_s=r.last_used_at_s,
+                    in_flight=r.in_flight,
+                )
+                for model_id, r in self._models.resident.items()
+            ],
+            device=self._settings.device,
+            in_flight=self._in_flight,
+            capacity=self._settings.capacity,
+            pid=os.getpid(),
+            runtime=self._runtime,
+            started_at_s=self._started_at_s,
+        )
+
+    async def Health(self, request: pb.HealthRequest, context: grpc.aio.ServicerContext) -> pb.HealthResponse:
+        status = pb.HealthResponse.STATUS_DRAINING if self._draining else pb.HealthResponse.STATUS_SERVING
+        return pb.HealthResponse(status=status)
+
+    async def Load(self, request: pb.LoadRequest, context: grpc.aio.ServicerContext) -> pb.LoadResponse:
+        return pb.LoadResponse(load_duration_s=await self._models.load(request.model_id))
+
+    async def Unload(self, request: pb.UnloadRequest, context: grpc.aio.ServicerContext) -> pb.UnloadResponse:
+        return pb.UnloadResponse(unloaded=await self._models.unload(request.model_id))
+
+    async def Synthesize(
+        self, request_iterator: AsyncIterator[pb.SynthesizeIn], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.SynthesizeOut]:
+        if self._draining:
+            raise Unavailable("worker is shutting down")
+        if self._in_flight >= self._settings.capacity:
+            raise ResourceExhausted(
+                f"worker is at capacity ({self._settings.capacity} streams); retry shortly"
+            )
+        self._in_flight += 1
+        self.idle.clear()
+        try:
+            async for out in self._synthesize(request_iterator):
+                yield out
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self.idle.set()
+
+    async def _synthesize(self, requests: AsyncIterator[pb.SynthesizeIn]) -> AsyncIterator[pb.SynthesizeOut]:
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("item") != "config":
+            raise InvalidArgument("the first Synthesize message must be a config")
+        config = first.config
+        info = self._models.info(config.model_id)
+        voice = config.voice or info.default_voice.id
+        if voice not in info.voice_ids():
+            raise InvalidArgument(
+                f"model {info.id!r} has no voice {voice!r}; valid voices: {', '.join(info.voice_ids())}"
+            )
+        if not (config.speed > 0 and np.isfinite(config.speed)):
+            raise InvalidArgument(f"speed must be a positive number, got {config.speed}")
+        lease = await self._models.acquire(info.id)
+        try:
+            async for message in requests:
+                kind = message.WhichOneof("item")
+                if kind == "end":
+                    return
+                if kind != "segment":
+                    raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
+                request = SynthesisRequest(
+                    text=message.segment.text, voice=voice, speed=config.speed, options=dict(config.options)
+                )
+                async for out in self._segment(lease.model, message.segment.index, request, info):
+                    yield out
+        finally:
+            lease.release()
+
+    async def _segment(
+        self, model: SpeechModel, index: int, request: SynthesisRequest, info: ModelInfo
+    ) -> AsyncIterator[pb.SynthesizeOut]:
+        if len(request.text) > self._settings.max_segment_chars:
+            raise InvalidArgument(
+                f"segment {index} has {len(request.text)} characters; the limit is "
+                f"{self._settings.max_segment_chars}"
+            )
+        loop = asyncio.get_running_loop()
+        num_samples = 0
+        if request.text.strip():
+            chunks = iter(model.synthesize(request))
+            while (chunk := await loop.run_in_executor(self._inference, _next_chunk, chunks)) is not _END:
+                samples = np.asarray(chunk, dtype="<f4").reshape(-1)
+                num_samples += samples.size
+                yield pb.SynthesizeOut(
+                    audio=pb.AudioChunk(
+                        segment_index=index,
+                        samples=samples.tobytes(),
+                        sample_rate_hz=info.native_sample_rate_hz,
+                        sample_format=pb.SAMPLE_FORMAT_F32LE,
+                        sample_width_bytes=4,
+                        channels=1,
+                    )
+                )
+        yield pb.SynthesizeOut(segment_end=pb.SegmentEnd(segment_index=index, num_samples=num_samples))

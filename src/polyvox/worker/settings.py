@@ -1,0 +1,30 @@
+"""Settings of one worker process, built once by the CLI."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """Every field can be set as ``POLYVOX_WORKER_<NAME>`` or by a CLI flag."""
+
+    model_config = SettingsConfigDict(env_prefix="POLYVOX_WORKER_", extra="forbid")
+
+    engine: str = "piper"
+    listen: str = "unix:///tmp/polyvox-worker.sock"
+    worker_id: str = ""
+    device: str = "cpu"
+    #: Engine-specific settings (e.g. Piper's ``voices_dir``).
+    options: dict[str, str] = Field(default_factory=dict)
+    #: Models loaded before the worker reports itself ready.
+    preload: list[str] = Field(default_factory=list)
+    #: Most Synthesize streams served at once; more get RESOURCE_EXHAUSTED.
+    capacity: int = Field(default=16, ge=1)
+    #: Inferences run at once. ONNX Runtime already spreads one inference over
+    #: every core, so on a small CPU box more than one only adds contention.
+    inference_threads: int = Field(default=1, ge=1)
+    #: Longest text segment accepted, in characters.
+    max_segment_chars: int = Field(default=5000, ge=1)
+    #: Seconds a stopping worker lets running streams finish.
+    drain_timeout_s: float = Field(default=10.0, ge=0)
