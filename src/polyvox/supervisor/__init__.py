@@ -1,0 +1,1 @@
+"""Supervisor: provisions engine environments and spawns, watches and restarts local workers."""
