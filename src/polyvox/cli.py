@@ -1,0 +1,137 @@
+"""The ``polyvox`` command line. Only this module exits the process.
+
+Gateway-side imports (FastAPI, uvicorn, httpx) stay inside the commands that
+need them, so ``polyvox worker`` runs in an engine environment without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Polyvox: a self-hosted speech server.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", envvar="POLYVOX_CONFIG", help="YAML config file.")
+]
+
+
+def _settings(config: Path | None, **flags: Any) -> Any:
+    from polyvox.config import Settings
+
+    overrides = {key: value for key, value in flags.items() if value is not None}
+    return Settings(config=config, **overrides)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address [POLYVOX_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [POLYVOX_PORT].")] = None,
+    home: Annotated[Path | None, typer.Option(help="State directory [POLYVOX_HOME].")] = None,
+    log_level: Annotated[str | None, typer.Option(help="Log level [POLYVOX_LOG_LEVEL].")] = None,
+) -> None:
+    """Run the gateway with its local workers (the embedded default)."""
+    import uvicorn
+
+    from polyvox.gateway.app import create_app
+    from polyvox.logs import configure_logging
+
+    settings = _settings(config, host=host, port=port, home=home, log_level=log_level)
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=int(settings.worker_stop_timeout_s),
+    )
+
+
+@app.command()
+def worker(
+    engine: Annotated[str, typer.Option(help="Engine name (polyvox.engines entry point).")],
+    listen: Annotated[str, typer.Option(help="unix:///path or tcp://host:port")],
+    worker_id: Annotated[str, typer.Option()] = "",
+    device: Annotated[str, typer.Option()] = "cpu",
+    preload: Annotated[list[str] | None, typer.Option(help="Model to load at start.")] = None,
+    option: Annotated[list[str] | None, typer.Option(help="Engine option key=value.")] = None,
+    capacity: Annotated[int | None, typer.Option()] = None,
+    inference_threads: Annotated[int | None, typer.Option()] = None,
+    log_level: Annotated[str, typer.Option(envvar="POLYVOX_LOG_LEVEL")] = "info",
+) -> None:
+    """Run one engine worker (normally started by `polyvox serve`)."""
+    from polyvox.logs import configure_logging
+    from polyvox.worker.server import serve as serve_worker
+    from polyvox.worker.settings import WorkerSettings
+
+    options = dict(item.split("=", 1) for item in option or [] if "=" in item)
+    flags = {"capacity": capacity, "inference_threads": inference_threads}
+    settings = WorkerSettings(
+        engine=engine,
+        listen=listen,
+        worker_id=worker_id or f"{engine}-0",
+        device=device,
+        preload=preload or [],
+        options=options,
+        **{key: value for key, value in flags.items() if value is not None},
+    )
+    configure_logging(log_level, prefix=f"worker[{settings.worker_id}]")
+    asyncio.run(serve_worker(settings))
+
+
+def _server_url(server: str | None, config: Path | None) -> str:
+    if server:
+        return server.rstrip("/")
+    settings = _settings(config)
+    return f"http://{settings.host}:{settings.port}"
+
+
+@app.command()
+def say(
+    text: Annotated[str, typer.Argument(help="Text to speak.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Audio file to write.")],
+    voice: Annotated[str, typer.Option()] = "alloy",
+    model: Annotated[str, typer.Option()] = "tts-1",
+    speed: Annotated[float, typer.Option()] = 1.0,
+    server: Annotated[str | None, typer.Option(help="Gateway URL.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Synthesize TEXT through a running server; the format follows the file extension."""
+    import httpx
+
+    response_format = output.suffix.lstrip(".").lower() or "wav"
+    if response_format == "ogg":
+        response_format = "opus"
+    response = httpx.post(
+        f"{_server_url(server, config)}/v1/audio/speech",
+        json={"model": model, "voice": voice, "input": text, "speed": speed,
+              "response_format": response_format},  # fmt: skip
+        timeout=300,
+    )
+    if response.status_code != 200:
+        typer.echo(response.json()["error"]["message"], err=True)
+        raise typer.Exit(1)
+    output.write_bytes(response.content)
+    typer.echo(f"wrote {output} ({len(response.content)} bytes)")
+
+
+@app.command()
+def voices(
+    server: Annotated[str | None, typer.Option(help="Gateway URL.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """List the models and voices a running server offers."""
+    import httpx
+    from rich.console import Console
+    from rich.table import Table
+
+    response = httpx.get(f"{_server_url(server, config)}/v1/audio/voices", timeout=30)
+    response.raise_for_status()
+    table = Table("model", "voice", "language", "native rate (Hz)")
+    for voice in response.json()["data"]:
+        table.add_row(voice["model"], voice["id"], voice["language"], str(voice["native_sample_rate_hz"]))
+    Console().print(table)

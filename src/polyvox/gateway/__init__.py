@@ -1,0 +1,1 @@
+"""The gateway: HTTP API in front of the engine workers."""

@@ -1,0 +1,57 @@
+"""Build the FastAPI application; the supervisor starts with it and stops with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+import polyvox
+from polyvox.config import Settings
+from polyvox.gateway.errors import install_error_handlers
+from polyvox.gateway.limits import BodySizeLimit
+from polyvox.gateway.routes import catalog, health, speech
+from polyvox.gateway.routing import Router
+from polyvox.supervisor.supervisor import Supervisor
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    supervisor = Supervisor(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Workers start in the background so /healthz answers (and /readyz says
+        # why not yet) during a minutes-long first environment build.
+        starting = asyncio.create_task(supervisor.start(), name="supervisor-start")
+        starting.add_done_callback(_log_start_failure(supervisor))
+        try:
+            yield
+        finally:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
+            await supervisor.stop()
+
+    app = FastAPI(title="Polyvox", version=polyvox.__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.supervisor = supervisor
+    app.state.router = Router(settings, supervisor.workers)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+    for module in (speech, catalog, health):
+        app.include_router(module.router)
+    return app
+
+
+def _log_start_failure(supervisor: Supervisor):  # type: ignore[no-untyped-def]
+    def callback(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            supervisor.status = f"failed to start: {exc}"
+            logger.error("supervisor failed to start workers: %s", exc, exc_info=exc)
+
+    return callback

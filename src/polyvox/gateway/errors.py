@@ -1,0 +1,129 @@
+"""HTTP errors in OpenAI's shape, and the one mapping from domain/gRPC codes to HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from polyvox.errors import ErrorCode, PolyvoxError
+
+logger = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_ARGUMENT: 400,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FAILED_PRECONDITION: 409,
+    ErrorCode.RESOURCE_EXHAUSTED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.INTERNAL: 500,
+}
+
+_CODE_FROM_GRPC: dict[grpc.StatusCode, ErrorCode] = {
+    grpc.StatusCode.INVALID_ARGUMENT: ErrorCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND: ErrorCode.NOT_FOUND,
+    grpc.StatusCode.FAILED_PRECONDITION: ErrorCode.FAILED_PRECONDITION,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ErrorCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.UNAVAILABLE: ErrorCode.UNAVAILABLE,
+    grpc.StatusCode.CANCELLED: ErrorCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: ErrorCode.UNAVAILABLE,
+}
+
+_ERROR_TYPE = {400: "invalid_request_error", 404: "invalid_request_error", 413: "invalid_request_error",
+               409: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_error",
+               503: "server_error", 500: "server_error"}  # fmt: skip
+
+
+class ApiError(Exception):
+    """An error answered to the client as ``{"error": {...}}`` with ``status``."""
+
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, param: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+
+    @classmethod
+    def from_domain(cls, exc: PolyvoxError) -> ApiError:
+        return cls(HTTP_STATUS[exc.code], exc.message, code=exc.code.value)
+
+    @classmethod
+    def from_grpc(cls, exc: grpc.aio.AioRpcError) -> ApiError:
+        code = _CODE_FROM_GRPC.get(exc.code(), ErrorCode.INTERNAL)
+        message = exc.details() or exc.code().name.lower()
+        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+            message = f"speech worker unavailable: {message}"
+        return cls(HTTP_STATUS[code], message, code=code.value)
+
+    def response(self) -> JSONResponse:
+        headers = {"Retry-After": "1"} if self.status in (429, 503) else None
+        return error_response(self.status, self.message, code=self.code, param=self.param, headers=headers)
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"message": message, "type": _ERROR_TYPE.get(status, "invalid_request_error"),
+                      "param": param, "code": code}}  # fmt: skip
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, int]:
+    """Return (message, param, status) for the first validation problem."""
+    error: dict[str, Any] = exc.errors()[0]
+    loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+    param = ".".join(loc) or None
+    if error.get("type") == "json_invalid":
+        return "could not parse the request body as JSON", None, 400
+    if error.get("type") == "model_attributes_type":
+        return "the request body must be a JSON object", None, 400
+    message = error.get("msg", "invalid request")
+    return (f"invalid value for '{param}': {message}" if param else message), param, 400
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(PolyvoxError)
+    async def _domain_error(request: Request, exc: PolyvoxError) -> JSONResponse:
+        return ApiError.from_domain(exc).response()
+
+    @app.exception_handler(grpc.aio.AioRpcError)
+    async def _grpc_error(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
+        return ApiError.from_grpc(exc).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param, status = _validation_message(exc)
+        return error_response(status, message, param=param, code="invalid_value")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal server error", code="internal")
+
+
+def json_error_bytes(status: int, message: str, *, code: str) -> bytes:
+    """The error body for code below the FastAPI layer (ASGI middleware)."""
+    return json.dumps({"error": {"message": message, "type": _ERROR_TYPE.get(status, "invalid_request_error"),
+                                 "param": None, "code": code}}).encode()  # fmt: skip
