@@ -108,8 +108,13 @@ def say(
         response_format = "opus"
     response = httpx.post(
         f"{_server_url(server, config)}/v1/audio/speech",
-        json={"model": model, "voice": voice, "input": text, "speed": speed,
-              "response_format": response_format},  # fmt: skip
+        json={
+            "model": model,
+            "voice": voice,
+            "input": text,
+            "speed": speed,
+            "response_format": response_format,
+        },
         timeout=300,
     )
     if response.status_code != 200:
@@ -133,5 +138,7 @@ def voices(
     response.raise_for_status()
     table = Table("model", "voice", "language", "native rate (Hz)")
     for voice in response.json()["data"]:
-        table.add_row(voice["model"], voice["id"], voice["language"], str(voice["native_sample_rate_hz"]))
+        table.add_row(
+            voice["model"], voice["id"], voice["language"], str(voice["native_sample_rate_hz"])
+        )
     Console().print(table)

@@ -91,7 +91,9 @@ class PiperModel(SpeechModel):
 
         config = self._voice.config
         syn_config = SynthesisConfig(
-            speaker_id=config.speaker_id_map.get(request.voice) if config.num_speakers > 1 else None,
+            speaker_id=config.speaker_id_map.get(request.voice)
+            if config.num_speakers > 1
+            else None,
             length_scale=config.length_scale / request.speed,
             **_parse_options(request.options),
         )

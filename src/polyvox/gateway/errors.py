@@ -35,9 +35,20 @@ _CODE_FROM_GRPC: dict[grpc.StatusCode, ErrorCode] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: ErrorCode.UNAVAILABLE,
 }
 
-_ERROR_TYPE = {400: "invalid_request_error", 404: "invalid_request_error", 413: "invalid_request_error",
-               409: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_error",
-               503: "server_error", 500: "server_error"}  # fmt: skip
+
+def _error_type(status: int) -> str:
+    if status == 429:
+        return "rate_limit_error"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
+def error_body(
+    status: int, message: str, *, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    """OpenAI's error shape."""
+    return {
+        "error": {"message": message, "type": _error_type(status), "param": param, "code": code}
+    }
 
 
 class ApiError(Exception):
@@ -66,7 +77,9 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         headers = {"Retry-After": "1"} if self.status in (429, 503) else None
-        return error_response(self.status, self.message, code=self.code, param=self.param, headers=headers)
+        return error_response(
+            self.status, self.message, code=self.code, param=self.param, headers=headers
+        )
 
 
 def error_response(
@@ -77,8 +90,7 @@ def error_response(
     param: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = {"error": {"message": message, "type": _ERROR_TYPE.get(status, "invalid_request_error"),
-                      "param": param, "code": code}}  # fmt: skip
+    body = error_body(status, message, code=code, param=param)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -125,5 +137,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def json_error_bytes(status: int, message: str, *, code: str) -> bytes:
     """The error body for code below the FastAPI layer (ASGI middleware)."""
-    return json.dumps({"error": {"message": message, "type": _ERROR_TYPE.get(status, "invalid_request_error"),
-                                 "param": None, "code": code}}).encode()  # fmt: skip
+    return json.dumps(error_body(status, message, code=code)).encode()

@@ -42,7 +42,9 @@ class Router:
         catalog = self.catalog()
         if native_id not in catalog:
             engine = native_id.partition("/")[0]
-            if any(w.spec.engine == engine and w.description is None for w in self._workers.values()):
+            if any(
+                w.spec.engine == engine and w.description is None for w in self._workers.values()
+            ):
                 raise Unavailable(f"the {engine} worker is still starting; retry shortly")
             known = sorted({*self._settings.model_aliases, *catalog})
             raise NotFound(f"model {name!r} does not exist; available models: {', '.join(known)}")

@@ -55,7 +55,8 @@ async def synthesize_encoded(
     sample_rate_hz: int,
 ) -> EncodedSpeech:
     """Synthesize ``segments`` and return the whole encoded file."""
-    encoder = create_encoder(response_format, sample_rate_hz=sample_rate_hz)
+    # A whole-file answer: the encoder may seek, so sizes and gapless info are exact.
+    encoder = create_encoder(response_format, sample_rate_hz=sample_rate_hz, complete_file=True)
     pipeline = _Pipeline(encoder)
     parts: list[bytes] = []
     async for item in client.synthesize(settings, segments):

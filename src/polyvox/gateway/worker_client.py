@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -112,7 +113,38 @@ def _audio_from_pb(chunk: pb.AudioChunk) -> AudioChunk:
         samples = samples.reshape(-1, chunk.channels).mean(axis=1)
     if samples.dtype != np.float32:
         samples = samples.astype(np.float32) / 32768.0
-    return AudioChunk(chunk.segment_index, samples.astype(np.float32, copy=False), chunk.sample_rate_hz)
+    return AudioChunk(
+        chunk.segment_index, samples.astype(np.float32, copy=False), chunk.sample_rate_hz
+    )
+
+
+async def _write_requests(
+    call: grpc.aio.StreamStreamCall,
+    settings: SynthesisSettings,
+    segments: Iterable[str] | AsyncIterable[str],
+) -> None:
+    """Send config, segments, end. Writes are explicit (not a request iterator) so a
+    worker that rejects the stream early surfaces its own status to the reader,
+    not a local write failure."""
+    try:
+        await call.write(settings.to_pb())
+        index = 0
+        async for text in _aiter(segments):
+            await call.write(pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text)))
+            index += 1
+        await call.write(pb.SynthesizeIn(end=pb.EndOfInput()))
+        await call.done_writing()
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        return  # the call has ended; its status reaches the reader
+
+
+async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
 
 
 class WorkerClient:
@@ -141,24 +173,19 @@ class WorkerClient:
         return response.unloaded
 
     async def synthesize(
-        self, settings: SynthesisSettings, segments: list[str]
+        self, settings: SynthesisSettings, segments: Iterable[str] | AsyncIterable[str]
     ) -> AsyncIterator[AudioChunk | SegmentEnd]:
         """Stream audio for ``segments``; gRPC errors propagate as grpc.aio.AioRpcError."""
-
-        async def requests() -> AsyncIterator[pb.SynthesizeIn]:
-            yield settings.to_pb()
-            for index, text in enumerate(segments):
-                yield pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text))
-            yield pb.SynthesizeIn(end=pb.EndOfInput())
-
-        call = self._stub.Synthesize(requests())
+        call = self._stub.Synthesize()
+        writer = asyncio.create_task(_write_requests(call, settings, segments))
         try:
-            async for out in call:
+            while (out := await call.read()) is not grpc.aio.EOF:
                 if out.WhichOneof("item") == "audio":
                     yield _audio_from_pb(out.audio)
                 else:
                     yield SegmentEnd(out.segment_end.segment_index, out.segment_end.num_samples)
         finally:
+            writer.cancel()
             call.cancel()
 
     async def close(self) -> None:

@@ -19,7 +19,16 @@ from polyvox.gateway.worker_client import WorkerClient, WorkerDescription
 logger = logging.getLogger(__name__)
 
 #: Variables a worker inherits from the gateway; everything else is explicit.
-_INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+_INHERITED_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "TZ",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+)
 #: A worker that stayed up this long is considered healthy again: backoff resets.
 _STABLE_AFTER_S = 30.0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -11,6 +13,9 @@ import grpc
 from polyvox.errors import ErrorCode, PolyvoxError
 
 logger = logging.getLogger(__name__)
+
+#: Longest wait for a failing stream's client to finish writing.
+_DRAIN_TIMEOUT_S = 2.0
 
 GRPC_STATUS: dict[ErrorCode, grpc.StatusCode] = {
     ErrorCode.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
@@ -41,7 +46,22 @@ def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
     return wrapper
 
 
-def _wrap_stream(behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+async def _drain(requests: AsyncIterator[Any]) -> None:
+    """Read what the client is still sending before ending the call with an error.
+
+    grpcio's asyncio client reports INTERNAL instead of the server's status when
+    one of its writes races with the server ending the call (grpc/grpc#36066);
+    letting the client finish writing first keeps our status codes intact.
+    """
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_DRAIN_TIMEOUT_S):
+            async for _ in requests:
+                pass
+
+
+def _wrap_stream(
+    behavior: Callable[..., AsyncIterator[Any]], *, streaming_requests: bool
+) -> Callable[..., AsyncIterator[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
             async for response in behavior(request, context):
@@ -49,6 +69,8 @@ def _wrap_stream(behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., A
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
+            if streaming_requests:
+                await _drain(request)
             await _abort(context, exc)
 
     return wrapper
@@ -73,10 +95,8 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_unary_rpc_method_handler(_wrap_unary(handler.unary_unary), **serde)
         if handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
-                _wrap_stream(handler.stream_stream), **serde
+                _wrap_stream(handler.stream_stream, streaming_requests=True), **serde
             )
         if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream), **serde
-            )
+            return grpc.unary_stream_rpc_method_handler(_wrap_stream(handler.unary_stream), **serde)
         return grpc.stream_unary_rpc_method_handler(_wrap_unary(handler.stream_unary), **serde)

@@ -77,7 +77,9 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
     def start_draining(self) -> None:
         self._draining = True
 
-    async def Describe(self, request: pb.DescribeRequest, context: grpc.aio.ServicerContext) -> pb.WorkerInfo:
+    async def Describe(
+        self, request: pb.DescribeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WorkerInfo:
         return pb.WorkerInfo(
             engine=self._engine.name,
             engine_version=self._engine.version(),
@@ -100,14 +102,24 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
             started_at_s=self._started_at_s,
         )
 
-    async def Health(self, request: pb.HealthRequest, context: grpc.aio.ServicerContext) -> pb.HealthResponse:
-        status = pb.HealthResponse.STATUS_DRAINING if self._draining else pb.HealthResponse.STATUS_SERVING
+    async def Health(
+        self, request: pb.HealthRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HealthResponse:
+        status = (
+            pb.HealthResponse.STATUS_DRAINING
+            if self._draining
+            else pb.HealthResponse.STATUS_SERVING
+        )
         return pb.HealthResponse(status=status)
 
-    async def Load(self, request: pb.LoadRequest, context: grpc.aio.ServicerContext) -> pb.LoadResponse:
+    async def Load(
+        self, request: pb.LoadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoadResponse:
         return pb.LoadResponse(load_duration_s=await self._models.load(request.model_id))
 
-    async def Unload(self, request: pb.UnloadRequest, context: grpc.aio.ServicerContext) -> pb.UnloadResponse:
+    async def Unload(
+        self, request: pb.UnloadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UnloadResponse:
         return pb.UnloadResponse(unloaded=await self._models.unload(request.model_id))
 
     async def Synthesize(
@@ -129,16 +141,18 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
             if self._in_flight == 0:
                 self.idle.set()
 
-    async def _synthesize(self, requests: AsyncIterator[pb.SynthesizeIn]) -> AsyncIterator[pb.SynthesizeOut]:
+    async def _synthesize(
+        self, requests: AsyncIterator[pb.SynthesizeIn]
+    ) -> AsyncIterator[pb.SynthesizeOut]:
         first = await anext(requests, None)
         if first is None or first.WhichOneof("item") != "config":
             raise InvalidArgument("the first Synthesize message must be a config")
         config = first.config
         info = self._models.info(config.model_id)
         voice = config.voice or info.default_voice.id
-        if voice not in info.voice_ids():
+        if voice not in (valid := info.voice_ids()):
             raise InvalidArgument(
-                f"model {info.id!r} has no voice {voice!r}; valid voices: {', '.join(info.voice_ids())}"
+                f"model {info.id!r} has no voice {voice!r}; valid voices: {', '.join(valid)}"
             )
         if not (config.speed > 0 and np.isfinite(config.speed)):
             raise InvalidArgument(f"speed must be a positive number, got {config.speed}")
@@ -151,7 +165,10 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 if kind != "segment":
                     raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
                 request = SynthesisRequest(
-                    text=message.segment.text, voice=voice, speed=config.speed, options=dict(config.options)
+                    text=message.segment.text,
+                    voice=voice,
+                    speed=config.speed,
+                    options=dict(config.options),
                 )
                 async for out in self._segment(lease.model, message.segment.index, request, info):
                     yield out
@@ -170,7 +187,9 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         num_samples = 0
         if request.text.strip():
             chunks = iter(model.synthesize(request))
-            while (chunk := await loop.run_in_executor(self._inference, _next_chunk, chunks)) is not _END:
+            while (
+                chunk := await loop.run_in_executor(self._inference, _next_chunk, chunks)
+            ) is not _END:
                 samples = np.asarray(chunk, dtype="<f4").reshape(-1)
                 num_samples += samples.size
                 yield pb.SynthesizeOut(
@@ -183,4 +202,6 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                         channels=1,
                     )
                 )
-        yield pb.SynthesizeOut(segment_end=pb.SegmentEnd(segment_index=index, num_samples=num_samples))
+        yield pb.SynthesizeOut(
+            segment_end=pb.SegmentEnd(segment_index=index, num_samples=num_samples)
+        )

@@ -53,7 +53,9 @@ async def health(request: Request) -> dict[str, Any]:
                 "device": description.device if description else None,
                 "engine_version": description.engine_version if description else None,
                 "models": [m.id for m in description.models] if description else [],
-                "resident_models": [r.model_id for r in description.resident] if description else [],
+                "resident_models": [r.model_id for r in description.resident]
+                if description
+                else [],
                 "in_flight": description.in_flight if description else 0,
                 "capacity": description.capacity if description else 0,
                 "runtime": dict(description.runtime) if description else {},

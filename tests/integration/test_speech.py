@@ -1,0 +1,117 @@
+"""/v1/audio/speech through the OpenAI SDK: intelligible speech in every format."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import pytest
+from openai import AsyncOpenAI
+
+from support.speech import Decoded, decode, decode_pcm, transcribe, word_error_rate
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me back tomorrow morning at the office.",
+    "We will meet at the train station after lunch.",
+]
+MAX_WER = 0.25
+
+
+async def speak(client: AsyncOpenAI, text: str, **kwargs: object) -> bytes:
+    response = await client.audio.speech.create(
+        model=kwargs.pop("model", "tts-1"),  # type: ignore[arg-type]
+        voice=kwargs.pop("voice", "alloy"),  # type: ignore[arg-type]
+        input=text,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return response.content
+
+
+def opus_input_rate_hz(ogg: bytes) -> int:
+    head = ogg.index(b"OpusHead")
+    return struct.unpack_from("<I", ogg, head + 12)[0]
+
+
+async def heard(audio: Decoded) -> str:
+    return await asyncio.to_thread(transcribe, audio)
+
+
+@pytest.mark.parametrize("sentence", SENTENCES)
+async def test_speech_is_intelligible(openai_client: AsyncOpenAI, sentence: str) -> None:
+    audio = decode(await speak(openai_client, sentence, response_format="wav"))
+    assert word_error_rate(sentence, await heard(audio)) <= MAX_WER
+
+
+@pytest.mark.parametrize("response_format", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
+async def test_every_format_decodes_to_speech(
+    openai_client: AsyncOpenAI, response_format: str
+) -> None:
+    sentence = SENTENCES[1]
+    reference = decode(await speak(openai_client, sentence, response_format="wav"))
+    data = await speak(openai_client, sentence, response_format=response_format)
+    audio = decode_pcm(data, 24_000) if response_format == "pcm" else decode(data)
+    if response_format == "opus":
+        # Opus always decodes at 48 kHz; the encoded rate is in the OpusHead header.
+        assert opus_input_rate_hz(data) == 24_000
+    else:
+        assert audio.sample_rate_hz == 24_000
+    # Piper samples phoneme durations (noise_w), so two syntheses differ by a few %;
+    # lossy codecs add a few ms of priming/padding.
+    assert audio.duration_s == pytest.approx(reference.duration_s, rel=0.1)
+    assert word_error_rate(sentence, await heard(audio)) <= MAX_WER
+
+
+async def test_mp3_is_the_default_format(openai_client: AsyncOpenAI) -> None:
+    response = await openai_client.audio.speech.with_raw_response.create(
+        model="tts-1", voice="alloy", input="Hello world."
+    )
+    assert response.headers["content-type"] == "audio/mpeg"
+    assert decode(response.content).duration_s > 0.3
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 16000, 22050, 44100, 48000])
+async def test_sample_rate_resamples(openai_client: AsyncOpenAI, sample_rate: int) -> None:
+    sentence = SENTENCES[0]
+    reference = decode(await speak(openai_client, sentence, response_format="wav"))
+    wav = decode(
+        await speak(
+            openai_client, sentence, response_format="wav", extra_body={"sample_rate": sample_rate}
+        )
+    )
+    pcm = decode_pcm(
+        await speak(
+            openai_client, sentence, response_format="pcm", extra_body={"sample_rate": sample_rate}
+        ),
+        sample_rate,
+    )
+    assert wav.sample_rate_hz == sample_rate
+    # Piper samples phoneme durations (noise_w), so two syntheses differ by a few %.
+    assert wav.duration_s == pytest.approx(reference.duration_s, rel=0.1)
+    assert pcm.duration_s == pytest.approx(reference.duration_s, rel=0.1)
+    assert word_error_rate(sentence, await heard(wav)) <= MAX_WER
+
+
+async def test_speed_changes_duration_not_words(openai_client: AsyncOpenAI) -> None:
+    sentence = SENTENCES[2]
+    durations = {}
+    for speed in (0.5, 1.0, 2.0):
+        audio = decode(await speak(openai_client, sentence, response_format="wav", speed=speed))
+        durations[speed] = audio.duration_s
+        if speed != 0.5:
+            assert word_error_rate(sentence, await heard(audio)) <= MAX_WER
+    assert 1.6 < durations[0.5] / durations[1.0] < 2.4
+    assert 0.4 < durations[2.0] / durations[1.0] < 0.65
+
+
+@pytest.mark.parametrize("model", ["tts-1", "tts-1-hd", "piper/en_US-joe-medium"])
+@pytest.mark.parametrize("voice", ["alloy", "nova", "verse", "joe"])
+async def test_model_aliases_and_voice_names(
+    openai_client: AsyncOpenAI, model: str, voice: str
+) -> None:
+    response = await openai_client.audio.speech.with_raw_response.create(
+        model=model, voice=voice, input="Good morning.", response_format="wav"
+    )
+    assert response.headers["x-polyvox-model"] == "piper/en_US-joe-medium"
+    assert response.headers["x-polyvox-voice"] == "joe"
+    assert decode(response.content).duration_s > 0.3

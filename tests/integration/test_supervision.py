@@ -1,0 +1,93 @@
+"""Worker crash recovery and the shared-environment mode, each on its own gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.servers import run_gateway
+from support.speech import decode, transcribe, word_error_rate
+
+LONG_TEXT = " ".join(["This sentence keeps the worker busy for a while."] * 60)
+
+
+async def wait_for(predicate, client: httpx.AsyncClient, timeout_s: float = 60) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        health = (await client.get("/health")).json()
+        if predicate(health["workers"][0]):
+            return health["workers"][0]
+        await asyncio.sleep(0.05)
+    raise TimeoutError("condition not reached")
+
+
+async def test_sigkilled_worker_fails_its_stream_and_comes_back(tmp_path: Path) -> None:
+    config = {"engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}},
+              "restart_backoff_initial_s": 0.2}  # fmt: skip
+    async with (
+        run_gateway(config, workdir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, timeout=120) as client,
+    ):
+        before = await wait_for(lambda w: w["state"] == "up", client)
+        request = asyncio.create_task(
+            client.post(
+                "/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": LONG_TEXT}
+            )
+        )
+        await wait_for(lambda w: w["in_flight"] >= 1, client)
+        os.kill(before["pid"], signal.SIGKILL)
+
+        response = await request
+        assert response.status_code == 503
+        assert "unavailable" in response.json()["error"]["message"]
+        assert response.headers["retry-after"]
+
+        after = await wait_for(lambda w: w["state"] == "up" and w["restarts"] == 1, client)
+        assert after["pid"] != before["pid"]
+        speech = await client.post(
+            "/v1/audio/speech",
+            json={
+                "model": "tts-1",
+                "voice": "alloy",
+                "input": "I am back.",
+                "response_format": "wav",
+            },
+        )
+        assert speech.status_code == 200
+        assert (
+            word_error_rate(
+                "I am back.", await asyncio.to_thread(transcribe, decode(speech.content))
+            )
+            <= 0.34
+        )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM])
+async def test_shared_environment_runs_in_gateway_interpreter(tmp_path: Path, signum: int) -> None:
+    config = {"engines": {"piper": {"env": "shared"}}}
+    async with (
+        run_gateway(config, workdir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, timeout=60) as client,
+    ):
+        (worker,) = (await client.get("/health")).json()["workers"]
+        assert Path(worker["runtime"]["python"]) == Path(sys.executable)
+        speech = await client.post(
+            "/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": "Shared."}
+        )
+        assert speech.status_code == 200
+        worker_pid = worker["pid"]
+        gateway.process.send_signal(signum)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught.
+        assert await asyncio.wait_for(gateway.process.wait(), 30) in (0, -signum)
+        assert "Application shutdown complete" in gateway.log_tail()
+        assert "draining" in gateway.log_tail()
+    # Stopping the gateway stopped its worker too.
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker_pid, 0)

@@ -1,0 +1,186 @@
+"""The worker contract, spoken directly over gRPC to a real `polyvox worker` process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from polyvox._proto.polyvox.v1 import worker_pb2 as pb
+from polyvox._proto.polyvox.v1 import worker_pb2_grpc
+from polyvox.gateway.worker_client import AudioChunk, SegmentEnd, SynthesisSettings
+from support.servers import Worker, run_worker
+
+MODEL = "en_US-joe-medium"
+
+
+@pytest.fixture(scope="module")
+async def worker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Worker]:
+    workdir = tmp_path_factory.mktemp("worker")
+    async with run_worker("piper", workdir=workdir, args=("--capacity", "2")) as running:
+        yield running
+
+
+def stub(worker: Worker) -> worker_pb2_grpc.WorkerStub:
+    return worker_pb2_grpc.WorkerStub(worker.client._channel)
+
+
+def open_stream(worker: Worker, *items: pb.SynthesizeIn) -> grpc.aio.StreamStreamCall:
+    """Start a Synthesize call and write ``items``; write failures are left to the reader."""
+    call = stub(worker).Synthesize()
+
+    async def write() -> None:
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            for item in items:
+                await call.write(item)
+            if items and items[-1] == END:
+                await call.done_writing()
+
+    writers.add(task := asyncio.create_task(write()))
+    task.add_done_callback(writers.discard)
+    return call
+
+
+async def read_all(call: grpc.aio.StreamStreamCall) -> list[pb.SynthesizeOut]:
+    return [out async for out in _reads(call)]
+
+
+async def _reads(call: grpc.aio.StreamStreamCall) -> AsyncIterator[pb.SynthesizeOut]:
+    while (out := await call.read()) is not grpc.aio.EOF:
+        yield out
+
+
+writers: set[asyncio.Task[None]] = set()
+
+
+def config(**fields: object) -> pb.SynthesizeIn:
+    return pb.SynthesizeIn(config=pb.SynthesisConfig(**{"model_id": MODEL, "speed": 1.0, **fields}))
+
+
+def segment(index: int, text: str) -> pb.SynthesizeIn:
+    return pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text))
+
+
+END = pb.SynthesizeIn(end=pb.EndOfInput())
+
+
+async def test_describe_lists_models_voices_and_runtime(worker: Worker) -> None:
+    info = await worker.client.describe()
+    assert info.engine == "piper"
+    (model,) = info.models
+    assert model.id == MODEL
+    assert model.voice_ids() == ["joe"]
+    assert model.native_sample_rate_hz == 22050
+    assert info.capacity == 2
+    assert info.runtime["numpy"]
+
+
+async def test_synthesize_streams_audio_per_segment(worker: Worker) -> None:
+    settings = SynthesisSettings(model_id=MODEL, voice="joe")
+    items = [
+        item async for item in worker.client.synthesize(settings, ["Hello there.", "Goodbye now."])
+    ]
+    ends = [item for item in items if isinstance(item, SegmentEnd)]
+    assert [end.segment_index for end in ends] == [0, 1]
+    for end in ends:
+        chunks = [
+            i for i in items if isinstance(i, AudioChunk) and i.segment_index == end.segment_index
+        ]
+        assert sum(chunk.samples.size for chunk in chunks) == end.num_samples > 22050 * 0.3
+        assert all(chunk.sample_rate_hz == 22050 for chunk in chunks)
+        audio = np.concatenate([chunk.samples for chunk in chunks])
+        assert np.abs(audio).max() <= 1.0
+        assert audio.std() > 0.01  # speech, not silence
+
+
+@pytest.mark.parametrize(
+    ("first", "code", "mentions"),
+    [
+        (config(model_id="nope"), grpc.StatusCode.NOT_FOUND, "available models: en_US-joe-medium"),
+        (config(voice="gandalf"), grpc.StatusCode.INVALID_ARGUMENT, "valid voices: joe"),
+        (config(speed=0.0), grpc.StatusCode.INVALID_ARGUMENT, "speed"),
+        (config(speed=float("nan")), grpc.StatusCode.INVALID_ARGUMENT, "speed"),
+        (segment(0, "text before config"), grpc.StatusCode.INVALID_ARGUMENT, "first"),
+        (
+            config(options={"volume": "11"}),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unknown piper option",
+        ),
+        (config(options={"noise_scale": "loud"}), grpc.StatusCode.INVALID_ARGUMENT, "number"),
+    ],
+)
+async def test_bad_streams_get_status_codes(
+    worker: Worker, first: pb.SynthesizeIn, code: grpc.StatusCode, mentions: str
+) -> None:
+    call = open_stream(worker, first, segment(0, "Hello."), END)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await read_all(call)
+    assert caught.value.code() == code
+    assert mentions in (caught.value.details() or "")
+    assert await worker.client.health()
+
+
+async def test_config_twice_is_refused(worker: Worker) -> None:
+    call = open_stream(worker, config(), config(), END)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await read_all(call)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_capacity_is_enforced_with_resource_exhausted(worker: Worker) -> None:
+    held = [open_stream(worker, config()) for _ in range(2)]
+    try:
+        for _ in range(1000):  # poll the worker's own count; bounded, not a timing assertion
+            if (await worker.client.describe()).in_flight == 2:
+                break
+            await asyncio.sleep(0.01)
+        extra = open_stream(worker, config(), segment(0, "Hi."), END)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await read_all(extra)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        for call in held:
+            call.cancel()
+
+
+async def test_load_and_unload(worker: Worker) -> None:
+    await worker.client.load(MODEL)
+    assert await worker.client.load(MODEL) == 0.0
+    assert await worker.client.unload(MODEL) is True
+    assert (await worker.client.describe()).resident == ()
+    assert await worker.client.unload(MODEL) is False
+    assert await worker.client.load(MODEL) > 0.0
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await worker.client.unload("nope")
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_unload_while_in_use_is_refused(worker: Worker) -> None:
+    call = open_stream(worker, config(), segment(0, "Hello."))
+    try:
+        await call.read()  # first audio: the model is leased
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await worker.client.unload(MODEL)
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    finally:
+        call.cancel()
+
+
+async def test_sigterm_drains_running_streams(tmp_path: Path) -> None:
+    async with run_worker("piper", workdir=tmp_path, args=("--preload", MODEL)) as worker:
+        settings = SynthesisSettings(model_id=MODEL, voice="joe")
+        stream = worker.client.synthesize(
+            settings, ["One.", "This is the second segment.", "Three."]
+        )
+        first = await anext(stream)
+        assert isinstance(first, AudioChunk)
+        worker.process.send_signal(signal.SIGTERM)
+        rest = [item async for item in stream]
+        assert [i.segment_index for i in rest if isinstance(i, SegmentEnd)] == [0, 1, 2]
+        assert await asyncio.wait_for(worker.process.wait(), 30) == 0
