@@ -1,0 +1,74 @@
+"""Model and voice resolution against workers' Describe answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from polyvox.config import Settings
+from polyvox.engines.base import ModelInfo, VoiceInfo
+from polyvox.errors import InvalidArgument, NotFound, Unavailable
+from polyvox.gateway.routing import Router
+from polyvox.gateway.worker_client import WorkerDescription
+from polyvox.supervisor.process import WorkerProcess, WorkerSpec, WorkerState
+
+MULTI = ModelInfo(
+    id="multi",
+    voices=(VoiceInfo("amy", "en-US"), VoiceInfo("bob", "en-US")),
+    native_sample_rate_hz=22050,
+    languages=("en-US",),
+)
+
+
+def worker(state: WorkerState = WorkerState.UP, *, described: bool = True) -> WorkerProcess:
+    process = WorkerProcess(
+        WorkerSpec(worker_id="piper-0", engine="piper", python=Path("python"), address="unix:///x"),
+        start_timeout_s=1, stop_timeout_s=1, backoff_initial_s=1, backoff_max_s=1,
+    )  # fmt: skip
+    process.state = state
+    if described:
+        process.description = WorkerDescription(
+            engine="piper", engine_version="1", models=(MULTI,), resident=(), device="cpu",
+            in_flight=0, capacity=1, pid=1, runtime={}, started_at_s=0,
+        )  # fmt: skip
+    return process
+
+
+def router(process: WorkerProcess, **settings: object) -> Router:
+    return Router(
+        Settings(config=None, model_aliases={"tts-1": "piper/multi"}, **settings),
+        {"piper-0": process},
+    )
+
+
+def test_alias_and_native_id_resolve_to_the_worker() -> None:
+    process = worker()
+    assert router(process).resolve("tts-1").worker is process
+    assert router(process).resolve("piper/multi").model is MULTI
+
+
+def test_unknown_model_lists_the_known_ones() -> None:
+    with pytest.raises(NotFound, match=r"available models: piper/multi, tts-1"):
+        router(worker()).resolve("gpt-4o-mini-tts")
+
+
+@pytest.mark.parametrize("state", [WorkerState.RESTARTING, WorkerState.STARTING])
+def test_model_on_a_worker_that_is_down_is_unavailable(state: WorkerState) -> None:
+    with pytest.raises(Unavailable, match=state.value):
+        router(worker(state)).resolve("tts-1")
+
+
+def test_engine_still_starting_is_unavailable_not_missing() -> None:
+    with pytest.raises(Unavailable, match="still starting"):
+        router(worker(WorkerState.STARTING, described=False)).resolve("piper/anything")
+
+
+def test_voice_resolution() -> None:
+    routes = router(worker(), voice_aliases={"nova": "bob", "echo": "nobody"})
+    assert routes.resolve_voice(MULTI, "amy") == "amy"
+    assert routes.resolve_voice(MULTI, "nova") == "bob"  # configured alias
+    assert routes.resolve_voice(MULTI, "echo") == "amy"  # alias to a missing voice: default
+    assert routes.resolve_voice(MULTI, "alloy") == "amy"  # unmapped OpenAI name: default
+    with pytest.raises(InvalidArgument, match="valid voices: amy, bob"):
+        routes.resolve_voice(MULTI, "carol")
