@@ -7,6 +7,7 @@ need them, so ``polyvox worker`` runs in an engine environment without them.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +36,9 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="Log level [POLYVOX_LOG_LEVEL].")] = None,
 ) -> None:
     """Run the gateway with its local workers (the embedded default)."""
+    # The gateway forks worker processes while gRPC channels are live; gRPC's fork
+    # handlers are for children that keep using gRPC state, which ours never do.
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     import uvicorn
 
     from polyvox.gateway.app import create_app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _log_start_failure(supervisor: Supervisor):  # type: ignore[no-untyped-def]
+def _log_start_failure(supervisor: Supervisor) -> Callable[[asyncio.Task[None]], None]:
     def callback(task: asyncio.Task[None]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
             supervisor.status = f"failed to start: {exc}"
