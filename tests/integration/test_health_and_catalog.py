@@ -65,12 +65,18 @@ async def test_worker_runs_in_its_own_environment_with_clashing_numpy(
     assert runtime["numpy"].startswith("1.")
     assert int(version("numpy").split(".")[0]) >= 2  # the gateway's (this test's) environment
     # Ask the worker's interpreter directly, not only what it reports.
+    script = (
+        "import importlib.util as u, numpy; "
+        "print(numpy.__version__, u.find_spec('fastapi'), u.find_spec('av'))"
+    )
     probe = await asyncio.create_subprocess_exec(
-        str(worker_python), "-c", "import numpy; print(numpy.__version__)",
+        str(worker_python), "-c", script,
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    numpy_there = (await probe.communicate())[0].decode().strip()
+    numpy_there, fastapi_there, av_there = (await probe.communicate())[0].decode().split()
     assert numpy_there == runtime["numpy"]
+    # The worker environment holds the core and the engine, none of the gateway's libraries.
+    assert fastapi_there == av_there == "None"
     assert Path(sys.executable) != worker_python
     # ...and both sides work at the same time.
     speech = await openai_client.audio.speech.create(
