@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import struct
 
+import httpx
 import pytest
 from openai import AsyncOpenAI
 
+from support.servers import Gateway
 from support.speech import Decoded, decode, decode_pcm, transcribe, word_error_rate
 
 SENTENCES = [
@@ -116,3 +118,30 @@ async def test_model_aliases_and_voice_names(
     assert response.headers["x-polyvox-model"] == "piper/en_US-joe-medium"
     assert response.headers["x-polyvox-voice"] == "joe"
     assert decode(response.content).duration_s > 0.3
+
+
+@pytest.mark.parametrize("response_format", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
+async def test_long_input_streams_segment_by_segment(
+    gateway: Gateway, response_format: str
+) -> None:
+    text = " ".join(SENTENCES)
+    request = {
+        "model": "tts-1",
+        "voice": "alloy",
+        "input": text,
+        "response_format": response_format,
+    }
+    async with (
+        httpx.AsyncClient(base_url=gateway.url, timeout=120) as client,
+        client.stream("POST", "/v1/audio/speech", json=request) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["transfer-encoding"] == "chunked"
+        assert "content-length" not in response.headers
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    # Segments are synthesized one after another, so audio leaves in several pieces.
+    assert len(chunks) >= 2
+    data = b"".join(chunks)
+    audio = decode_pcm(data, 24_000) if response_format == "pcm" else decode(data)
+    # One encoder and one resampler for the whole request: the joins stay intelligible.
+    assert word_error_rate(text, await heard(audio)) <= MAX_WER

@@ -1,29 +1,23 @@
-"""Turn worker audio into the client's format: resample, then encode, per request."""
+"""Turn worker audio into the client's format as it arrives: resample, then encode."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 
 import numpy as np
 
-from polyvox.audio import AudioEncoder, OutputFormat, StreamResampler, create_encoder
+from polyvox.audio import AudioEncoder, StreamResampler
+from polyvox.gateway.errors import ApiError
 from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerClient
 
 #: OpenAI's API returns 24 kHz audio; so do we unless the client asks otherwise.
 DEFAULT_SAMPLE_RATE_HZ = 24_000
 
 
-@dataclass(slots=True)
-class EncodedSpeech:
-    body: bytes
-    content_type: str
-    sample_rate_hz: int
-    duration_s: float
-
-
 class _Pipeline:
-    """One stateful resampler and one encoder for one request."""
+    """One stateful resampler and one encoder for one request: no clicks at joins."""
 
     def __init__(self, encoder: AudioEncoder) -> None:
         self.encoder = encoder
@@ -46,27 +40,33 @@ class _Pipeline:
         return self.encoder.encode(samples) if samples.size else b""
 
 
-async def synthesize_encoded(
+async def stream_encoded(
     client: WorkerClient,
     settings: SynthesisSettings,
-    segments: list[str],
+    segments: Iterable[str],
     *,
-    response_format: OutputFormat,
-    sample_rate_hz: int,
-) -> EncodedSpeech:
-    """Synthesize ``segments`` and return the whole encoded file."""
-    # A whole-file answer: the encoder may seek, so sizes and gapless info are exact.
-    encoder = create_encoder(response_format, sample_rate_hz=sample_rate_hz, complete_file=True)
+    encoder: AudioEncoder,
+) -> AsyncIterator[bytes]:
+    """Yield encoded bytes as each segment's audio arrives; the encoder is flushed last.
+
+    Nothing is yielded before the first audio exists, so a caller that awaits the
+    first chunk before sending headers still turns every early failure (bad
+    voice, worker down, input that yields no audio) into a proper HTTP error.
+    """
     pipeline = _Pipeline(encoder)
-    parts: list[bytes] = []
-    async for item in client.synthesize(settings, segments):
-        if isinstance(item, AudioChunk) and item.samples.size:
+    finished = False
+    try:
+        async for item in client.synthesize(settings, segments):
+            if not (isinstance(item, AudioChunk) and item.samples.size):
+                continue
             # Resampling and encoding are CPU work: keep them off the event loop.
-            parts.append(await asyncio.to_thread(pipeline.push, item))
-    parts.append(await asyncio.to_thread(pipeline.finish))
-    return EncodedSpeech(
-        body=b"".join(parts),
-        content_type=encoder.content_type,
-        sample_rate_hz=sample_rate_hz,
-        duration_s=pipeline.output_samples / sample_rate_hz,
-    )
+            if data := await asyncio.to_thread(pipeline.push, item):
+                yield data
+        if pipeline.output_samples == 0:
+            raise ApiError(422, "the input produced no audio", code="no_audio", param="input")
+        finished = True
+        yield await asyncio.to_thread(pipeline.finish)
+    finally:
+        if not finished:
+            with contextlib.suppress(Exception):
+                encoder.close()

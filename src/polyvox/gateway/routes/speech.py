@@ -1,28 +1,35 @@
-"""``POST /v1/audio/speech``: OpenAI-compatible text to speech."""
+"""``POST /v1/audio/speech``: OpenAI-compatible text to speech, streamed as it is made."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request, Response
+import grpc
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 
-from polyvox.audio import check_sample_rate
+from polyvox.audio import create_encoder
 from polyvox.gateway.errors import ApiError
 from polyvox.gateway.routing import Router
 from polyvox.gateway.schemas import SpeechRequest
-from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, synthesize_encoded
+from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, stream_encoded
 from polyvox.gateway.worker_client import SynthesisSettings
+from polyvox.text.segment import Segmenter
 
+logger = logging.getLogger(__name__)
 router = APIRouter()
+_SEGMENTER = Segmenter()
 
 
-@router.post("/v1/audio/speech", response_class=Response)
-async def create_speech(body: SpeechRequest, request: Request) -> Response:
+@router.post("/v1/audio/speech", response_class=StreamingResponse)
+async def create_speech(body: SpeechRequest, request: Request) -> StreamingResponse:
     settings = request.app.state.settings
     routes: Router = request.app.state.router
     # Everything is checked before any synthesis starts.
-    text = body.input.strip()
-    if not text:
+    if not body.input.strip():
         raise ApiError(400, "input must contain text to speak", code="empty_input", param="input")
     if len(body.input) > settings.max_input_chars:
         raise ApiError(
@@ -32,29 +39,43 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
             param="input",
         )
     sample_rate_hz = body.sample_rate or DEFAULT_SAMPLE_RATE_HZ
-    check_sample_rate(body.response_format, sample_rate_hz)
+    encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
     route = routes.resolve(body.model)
     voice = routes.resolve_voice(route.model, body.voice)
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    segments = await asyncio.to_thread(_SEGMENTER.split, body.input)
 
-    speech = await synthesize_encoded(
+    chunks = stream_encoded(
         route.worker.client,
         SynthesisSettings(
             model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
         ),
-        [text],
-        response_format=body.response_format,
-        sample_rate_hz=sample_rate_hz,
+        segments,
+        encoder=encoder,
     )
-    if speech.duration_s == 0:
-        raise ApiError(422, "the input produced no audio", code="no_audio", param="input")
-    return Response(
-        speech.body,
-        media_type=speech.content_type,
+    # Headers go out only once the first audio exists: an early failure is still
+    # a JSON error with its own status, never a 200 with a broken body.
+    first = await anext(chunks)
+    return StreamingResponse(
+        _body(first, chunks, request_id),
+        media_type=encoder.content_type,
         headers={
             "x-request-id": request_id,
             "x-polyvox-model": route.native_id,
             "x-polyvox-voice": voice,
-            "x-polyvox-sample-rate": str(speech.sample_rate_hz),
+            "x-polyvox-sample-rate": str(sample_rate_hz),
         },
     )
+
+
+async def _body(first: bytes, rest: AsyncIterator[bytes], request_id: str) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    except grpc.aio.AioRpcError as exc:
+        # Headers are sent: the only honest signal left is an unfinished body.
+        logger.warning("request %s: stream ended by the worker: %s", request_id, exc.details())
+        raise
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
