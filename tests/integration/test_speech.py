@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import struct
 
 import httpx
@@ -145,3 +147,25 @@ async def test_long_input_streams_segment_by_segment(
     audio = decode_pcm(data, 24_000) if response_format == "pcm" else decode(data)
     # One encoder and one resampler for the whole request: the joins stay intelligible.
     assert word_error_rate(text, await heard(audio)) <= MAX_WER
+
+
+@pytest.mark.parametrize("response_format", ["pcm", "mp3"])
+async def test_sse_events_carry_the_audio(openai_client: AsyncOpenAI, response_format: str) -> None:
+    sentence = SENTENCES[0]
+    events = []
+    async with openai_client.audio.speech.with_streaming_response.create(
+        model="tts-1", voice="alloy", input=sentence, response_format=response_format,
+        stream_format="sse",
+    ) as response:  # fmt: skip
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+    *deltas, done = events
+    assert deltas
+    assert all(event["type"] == "speech.audio.delta" for event in deltas)
+    assert done["type"] == "speech.audio.done"
+    data = b"".join(base64.b64decode(event["audio"]) for event in deltas)
+    assert done["audio_bytes"] == len(data)
+    audio = decode_pcm(data, 24_000) if response_format == "pcm" else decode(data)
+    assert word_error_rate(sentence, await heard(audio)) <= MAX_WER

@@ -23,4 +23,5 @@ class SpeechRequest(BaseModel):
     sample_rate: int | None = None
     #: Accepted for SDK compatibility; engines here take no style prompt.
     instructions: str | None = Field(default=None, max_length=4096)
-    stream_format: Literal["audio"] = "audio"
+    #: ``audio``: the encoded bytes, chunked; ``sse``: OpenAI's speech.audio.* events.
+    stream_format: Literal["audio", "sse"] = "audio"

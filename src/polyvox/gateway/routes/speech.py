@@ -16,6 +16,7 @@ from polyvox.gateway.errors import ApiError
 from polyvox.gateway.routing import Router
 from polyvox.gateway.schemas import SpeechRequest
 from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, stream_encoded
+from polyvox.gateway.sse import sse_events
 from polyvox.gateway.worker_client import SynthesisSettings
 from polyvox.text.segment import Segmenter
 
@@ -56,9 +57,11 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     # Headers go out only once the first audio exists: an early failure is still
     # a JSON error with its own status, never a 200 with a broken body.
     first = await anext(chunks)
+    audio = _body(first, chunks, request_id)
+    sse = body.stream_format == "sse"
     return StreamingResponse(
-        _body(first, chunks, request_id),
-        media_type=encoder.content_type,
+        sse_events(audio) if sse else audio,
+        media_type="text/event-stream" if sse else encoder.content_type,
         headers={
             "x-request-id": request_id,
             "x-polyvox-model": route.native_id,

@@ -1,0 +1,23 @@
+"""OpenAI's server-sent events for speech: ``speech.audio.delta`` then ``speech.audio.done``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+async def sse_events(audio: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Wrap encoded audio chunks as base64 delta events, closed by a done event."""
+    total_bytes = 0
+    async for chunk in audio:
+        total_bytes += len(chunk)
+        yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()})
+    # Engines here count no tokens; the fields exist so OpenAI clients parse the event.
+    usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+    yield _event({"type": "speech.audio.done", "usage": usage, "audio_bytes": total_bytes})
