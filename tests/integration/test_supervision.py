@@ -88,3 +88,20 @@ async def test_shared_environment_runs_in_gateway_interpreter(tmp_path: Path, si
     # Stopping the gateway stopped its worker too.
     with pytest.raises(ProcessLookupError):
         os.kill(worker_pid, 0)
+
+
+async def test_full_worker_answers_429_with_retry_after(tmp_path: Path) -> None:
+    config = {"engines": {"piper": {"env": "shared", "capacity": 1}}}
+    speak = {"model": "tts-1", "voice": "alloy", "response_format": "pcm"}
+    async with (
+        run_gateway(config, workdir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, timeout=120) as client,
+        client.stream("POST", "/v1/audio/speech", json={**speak, "input": LONG_TEXT}) as busy,
+    ):
+        assert busy.status_code == 200
+        refused = await client.post("/v1/audio/speech", json={**speak, "input": "Me too."})
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"]
+        assert "capacity" in refused.json()["error"]["message"]
+        # The running stream is untouched by the refusal.
+        assert sum([len(chunk) async for chunk in busy.aiter_bytes()]) > 24_000 * 2 * 10

@@ -17,6 +17,7 @@ from polyvox.addresses import grpc_target
 from polyvox.engines.registry import engine_class
 from polyvox.worker.interceptor import ErrorMappingInterceptor
 from polyvox.worker.models import ModelManager
+from polyvox.worker.scheduler import DeadlineScheduler
 from polyvox.worker.servicer import WorkerServicer
 from polyvox.worker.settings import WorkerSettings
 
@@ -35,8 +36,17 @@ def _prepare_socket(listen: str) -> None:
 async def serve(settings: WorkerSettings) -> None:
     engine = engine_class(settings.engine)(options=settings.options, device=settings.device)
     inference = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="inference")
-    models = ModelManager(engine=engine, executor=inference)
-    servicer = WorkerServicer(settings=settings, engine=engine, models=models, inference=inference)
+    # Loads get their own thread so a load never waits behind (or blocks) inference.
+    loads = ThreadPoolExecutor(1, thread_name_prefix="load")
+    models = ModelManager(engine=engine, executor=loads)
+    scheduler = DeadlineScheduler(
+        executor=inference,
+        concurrency=settings.inference_threads,
+        # Each stream has at most one step queued, so streams bound the queue.
+        max_queued=settings.capacity,
+    )
+    scheduler.start()
+    servicer = WorkerServicer(settings=settings, engine=engine, models=models, scheduler=scheduler)
 
     server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
     worker_pb2_grpc.add_WorkerServicer_to_server(servicer, server)
@@ -65,5 +75,7 @@ async def serve(settings: WorkerSettings) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(servicer.idle.wait(), settings.drain_timeout_s)
     await server.stop(grace=1.0)
+    await scheduler.stop()
     await models.close()
     inference.shutdown(wait=False, cancel_futures=True)
+    loads.shutdown(wait=False, cancel_futures=True)

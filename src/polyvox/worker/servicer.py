@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import Executor
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 import grpc
@@ -20,6 +20,7 @@ from polyvox._proto.polyvox.v1 import worker_pb2_grpc
 from polyvox.engines.base import Capability, Engine, ModelInfo, SpeechModel, SynthesisRequest
 from polyvox.errors import InvalidArgument, ResourceExhausted, Unavailable
 from polyvox.worker.models import ModelManager
+from polyvox.worker.scheduler import DeadlineScheduler, PlaybackClock
 from polyvox.worker.settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -61,12 +62,12 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         settings: WorkerSettings,
         engine: Engine,
         models: ModelManager,
-        inference: Executor,
+        scheduler: DeadlineScheduler,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._models = models
-        self._inference = inference
+        self._scheduler = scheduler
         self._in_flight = 0
         self._draining = False
         self._started_at_s = time.time()
@@ -157,6 +158,7 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         if not (config.speed > 0 and np.isfinite(config.speed)):
             raise InvalidArgument(f"speed must be a positive number, got {config.speed}")
         lease = await self._models.acquire(info.id)
+        playback = PlaybackClock(clock=self._scheduler.clock)
         try:
             async for message in requests:
                 kind = message.WhichOneof("item")
@@ -170,28 +172,36 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                     speed=config.speed,
                     options=dict(config.options),
                 )
-                async for out in self._segment(lease.model, message.segment.index, request, info):
+                segment = self._segment(lease.model, message.segment.index, request, info, playback)
+                async for out in segment:
                     yield out
         finally:
             lease.release()
 
     async def _segment(
-        self, model: SpeechModel, index: int, request: SynthesisRequest, info: ModelInfo
+        self,
+        model: SpeechModel,
+        index: int,
+        request: SynthesisRequest,
+        info: ModelInfo,
+        playback: PlaybackClock,
     ) -> AsyncIterator[pb.SynthesizeOut]:
         if len(request.text) > self._settings.max_segment_chars:
             raise InvalidArgument(
                 f"segment {index} has {len(request.text)} characters; the limit is "
                 f"{self._settings.max_segment_chars}"
             )
-        loop = asyncio.get_running_loop()
         num_samples = 0
         if request.text.strip():
             chunks = iter(model.synthesize(request))
-            while (
-                chunk := await loop.run_in_executor(self._inference, _next_chunk, chunks)
-            ) is not _END:
+            while True:
+                step = partial(_next_chunk, chunks)
+                chunk = await self._scheduler.run(step, deadline_s=playback.next_deadline_s())
+                if chunk is _END:
+                    break
                 samples = np.asarray(chunk, dtype="<f4").reshape(-1)
                 num_samples += samples.size
+                playback.sent(samples.size / info.native_sample_rate_hz)
                 yield pb.SynthesizeOut(
                     audio=pb.AudioChunk(
                         segment_index=index,

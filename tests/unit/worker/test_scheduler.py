@@ -1,0 +1,114 @@
+"""Earliest-deadline-first ordering, checked on state (the order steps ran), not on timing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from polyvox.errors import ResourceExhausted
+from polyvox.worker.scheduler import DeadlineScheduler, PlaybackClock
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition`` holds (bounded: a bug fails, not hangs)."""
+    for _ in range(100_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+def occupy(scheduler: DeadlineScheduler, gate: threading.Event) -> asyncio.Task[object]:
+    """Start a step that holds the only runner until ``gate`` is set."""
+    return asyncio.create_task(scheduler.run(gate.wait, deadline_s=0))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now_s = 100.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+async def test_steps_run_earliest_deadline_first() -> None:
+    ran: list[str] = []
+    gate = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        scheduler = DeadlineScheduler(executor=pool, concurrency=1, max_queued=10)
+        scheduler.start()
+        # Occupy the only runner so the rest queue up together.
+        blocker = occupy(scheduler, gate)
+        await until(lambda: scheduler.running == 1)
+        deadlines = {
+            "running-late": 105.0,
+            "new-stream": 100.0,
+            "running-soon": 101.5,
+            "tie": 101.5,
+        }
+        tasks = [
+            asyncio.create_task(scheduler.run(lambda n=name: ran.append(n), deadline_s=deadline))
+            for name, deadline in deadlines.items()
+        ]
+        await until(lambda: scheduler.queued == len(deadlines))
+        gate.set()
+        await asyncio.gather(blocker, *tasks)
+        await scheduler.stop()
+    # Equal deadlines keep their arrival order.
+    assert ran == ["new-stream", "running-soon", "tie", "running-late"]
+
+
+async def test_full_queue_is_refused_and_errors_reach_the_caller() -> None:
+    gate = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        scheduler = DeadlineScheduler(executor=pool, concurrency=1, max_queued=2)
+        scheduler.start()
+        blocker = occupy(scheduler, gate)
+        await until(lambda: scheduler.running == 1)
+        queued = [asyncio.create_task(scheduler.run(lambda: 1, deadline_s=1)) for _ in range(2)]
+        await until(lambda: scheduler.queued == 2)
+        with pytest.raises(ResourceExhausted, match="queue is full"):
+            await scheduler.run(lambda: 1, deadline_s=0)
+        gate.set()
+        assert await asyncio.gather(*queued) == [1, 1]
+
+        def fail() -> None:
+            raise ValueError("engine failed")
+
+        with pytest.raises(ValueError, match="engine failed"):
+            await scheduler.run(fail, deadline_s=0)
+        await blocker
+        await scheduler.stop()
+
+
+async def test_cancelled_waiter_is_skipped() -> None:
+    ran: list[str] = []
+    gate = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        scheduler = DeadlineScheduler(executor=pool, concurrency=1)
+        scheduler.start()
+        blocker = occupy(scheduler, gate)
+        await until(lambda: scheduler.running == 1)
+        gone = asyncio.create_task(scheduler.run(lambda: ran.append("gone"), deadline_s=1))
+        kept = asyncio.create_task(scheduler.run(lambda: ran.append("kept"), deadline_s=2))
+        await until(lambda: scheduler.queued == 2)
+        gone.cancel()
+        gate.set()
+        await asyncio.gather(blocker, kept)
+        await scheduler.stop()
+    assert ran == ["kept"]
+
+
+def test_playback_clock_deadlines() -> None:
+    clock = FakeClock()
+    playback = PlaybackClock(clock=clock)
+    assert playback.next_deadline_s() == 100.0  # a new stream is due now
+    playback.sent(1.5)  # first audio goes out at t=100
+    clock.now_s = 100.4
+    assert playback.next_deadline_s() == 101.5  # when 1.5 s of audio has played
+    playback.sent(2.0)
+    assert playback.next_deadline_s() == 103.5
