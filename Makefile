@@ -2,7 +2,7 @@
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: serve test lint format proto bootstrap
+.PHONY: serve test lint format proto bootstrap bench
 
 # uv is the only prerequisite; bootstrap it with pip when it is missing.
 bootstrap:
@@ -31,3 +31,7 @@ format:
 # Regenerate src/polyvox/_proto from proto/ (a test fails when it is stale).
 proto:
 	$(UV) run python scripts/gen_proto.py
+
+# Streaming latency and throughput, served vs. the engine called directly.
+bench:
+	PYTHONPATH=tests $(UV) run python bench/latency.py

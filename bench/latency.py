@@ -1,0 +1,205 @@
+"""First-audio latency and throughput of streamed speech, served vs. the engine direct.
+
+Starts `polyvox serve` (Piper joe, shared environment so both sides run the same
+piper-tts and onnxruntime), then for each concurrency drives POST /v1/audio/speech
+(pcm, streamed) with a fixed sentence set, and runs the same segments through the
+Piper engine in this process with the same concurrency as the baseline.
+
+    uv run python bench/latency.py [--concurrency 1 4 8] [--rounds 2] [--out bench/results]
+
+Prints a table and writes latency.json and latency.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from polyvox.engines.base import SynthesisRequest
+from polyvox.engines.piper import PiperEngine
+from polyvox.text.segment import Segmenter
+from support.servers import run_gateway
+from support.speech import decode
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me back tomorrow morning, when you have a moment to talk.",
+    "We will meet at the train station after lunch.",
+    "Our new speech server streams audio while it is still being synthesized, "
+    "so the listener hears the first words almost at once.",
+    "It is raining again today.",
+    "Dr. Smith will present the results at 10:30, in the large hall on the second floor.",
+]
+PCM_BYTES_PER_S = 24_000 * 2
+
+
+@dataclass
+class Run:
+    first_audio_s: float
+    total_s: float
+    audio_s: float
+
+
+@dataclass
+class Summary:
+    side: str
+    concurrency: int
+    response_format: str
+    requests: int
+    first_audio_p50_ms: float
+    first_audio_p95_ms: float
+    wall_s: float
+    audio_s: float
+    throughput_audio_s_per_s: float
+    real_time_factor: float
+
+
+def summarize(side: str, concurrency: int, fmt: str, runs: list[Run], wall_s: float) -> Summary:
+    firsts = sorted(r.first_audio_s for r in runs)
+    p95 = firsts[min(len(firsts) - 1, round(0.95 * (len(firsts) - 1)))]
+    audio_s = sum(r.audio_s for r in runs)
+    return Summary(
+        side=side, concurrency=concurrency, response_format=fmt, requests=len(runs),
+        first_audio_p50_ms=1000 * statistics.median(firsts), first_audio_p95_ms=1000 * p95,
+        wall_s=wall_s, audio_s=audio_s, throughput_audio_s_per_s=audio_s / wall_s,
+        real_time_factor=statistics.mean(r.total_s / r.audio_s for r in runs),
+    )  # fmt: skip
+
+
+async def served_request(client: httpx.AsyncClient, text: str, fmt: str) -> Run:
+    started = time.perf_counter()
+    first: float | None = None
+    size = 0
+    body: list[bytes] = []
+    request = {"model": "tts-1", "voice": "alloy", "input": text, "response_format": fmt}
+    async with client.stream("POST", "/v1/audio/speech", json=request) as response:
+        response.raise_for_status()
+        async for chunk in response.aiter_raw():
+            first = first if first is not None else time.perf_counter() - started
+            size += len(chunk)
+            body.append(chunk)
+    total = time.perf_counter() - started
+    audio_s = size / PCM_BYTES_PER_S if fmt == "pcm" else decode(b"".join(body)).duration_s
+    return Run(first_audio_s=first or total, total_s=total, audio_s=audio_s)
+
+
+async def drive_served(url: str, concurrency: int, rounds: int, fmt: str) -> Summary:
+    work = [s for _ in range(rounds) for s in SENTENCES]
+    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+        await served_request(client, SENTENCES[0], fmt)  # warm-up
+        runs: list[Run] = []
+
+        async def one_client(index: int) -> None:
+            for text in work[index::concurrency] if concurrency > 1 else work:
+                runs.append(await served_request(client, text, fmt))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client(i) for i in range(concurrency)))
+        wall = time.perf_counter() - started
+    return summarize("served", concurrency, fmt, runs, wall)
+
+
+def direct_request(model: Any, segmenter: Segmenter, text: str) -> Run:
+    started = time.perf_counter()
+    first: float | None = None
+    samples = 0
+    for segment in segmenter.split(text):
+        for chunk in model.synthesize(SynthesisRequest(text=segment, voice="joe")):
+            first = first if first is not None else time.perf_counter() - started
+            samples += chunk.size
+    total = time.perf_counter() - started
+    return Run(first_audio_s=first or total, total_s=total, audio_s=samples / 22_050)
+
+
+def drive_direct(model: Any, concurrency: int, rounds: int) -> Summary:
+    """The engine in this process, same segments, ``concurrency`` threads."""
+    segmenter = Segmenter()
+    work = [s for _ in range(rounds) for s in SENTENCES]
+    direct_request(model, segmenter, SENTENCES[0])  # warm-up
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        runs = list(pool.map(lambda text: direct_request(model, segmenter, text), work))
+    return summarize("direct", concurrency, "pcm", runs, time.perf_counter() - started)
+
+
+def plot(summaries: list[Summary], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (latency_ax, throughput_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for side, marker in (("served", "o"), ("direct", "s")):
+        rows = [s for s in summaries if s.side == side and s.response_format == "pcm"]
+        xs = [s.concurrency for s in rows]
+        latency_ax.plot(
+            xs, [s.first_audio_p50_ms for s in rows], marker=marker, label=f"{side} p50"
+        )
+        latency_ax.plot(xs, [s.first_audio_p95_ms for s in rows], marker=marker, linestyle="--",
+                        label=f"{side} p95")  # fmt: skip
+        throughput_ax.plot(
+            xs, [s.throughput_audio_s_per_s for s in rows], marker=marker, label=side
+        )
+    latency_ax.set(xlabel="concurrent clients", ylabel="first audio (ms)", title="First audio")
+    throughput_ax.set(xlabel="concurrent clients", ylabel="audio s per s", title="Throughput")
+    throughput_ax.set_ylim(bottom=0)
+    for ax in (latency_ax, throughput_ax):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def print_table(summaries: list[Summary]) -> None:
+    print(
+        f"{'side':7} {'conc':>4} {'fmt':>4} {'p50 ms':>8} {'p95 ms':>8} {'RTF':>6} {'audio s/s':>9}"
+    )
+    for s in summaries:
+        print(
+            f"{s.side:7} {s.concurrency:4d} {s.response_format:>4} {s.first_audio_p50_ms:8.0f} "
+            f"{s.first_audio_p95_ms:8.0f} {s.real_time_factor:6.3f} "
+            f"{s.throughput_audio_s_per_s:9.2f}"
+        )
+    for c in sorted({s.concurrency for s in summaries}):
+        pcm = [s for s in summaries if s.concurrency == c and s.response_format == "pcm"]
+        served = next(s for s in pcm if s.side == "served")
+        direct = next(s for s in pcm if s.side == "direct")
+        ratio = served.throughput_audio_s_per_s / direct.throughput_audio_s_per_s
+        print(f"concurrency {c}: served/direct throughput = {ratio:.3f}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    summaries: list[Summary] = []
+    config = {"engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}}}
+    with tempfile.TemporaryDirectory() as workdir:
+        async with run_gateway(config, workdir=Path(workdir)) as gateway:
+            for concurrency in args.concurrency:
+                for fmt in ("pcm", "wav", "mp3") if concurrency == 1 else ("pcm",):
+                    summaries.append(await drive_served(gateway.url, concurrency, args.rounds, fmt))
+    model = PiperEngine().load("en_US-joe-medium")
+    for concurrency in args.concurrency:
+        summaries.append(drive_direct(model, concurrency, args.rounds))
+    print_table(summaries)
+    (args.out / "latency.json").write_text(json.dumps([asdict(s) for s in summaries], indent=2))
+    plot(summaries, args.out / "latency.png")
+    print(f"wrote {args.out / 'latency.json'} and {args.out / 'latency.png'}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
