@@ -24,6 +24,7 @@ from polyvox.audio.formats import (
     parse_output_format,
     sample_rates_hz,
 )
+from polyvox.audio.frame import Framer
 from polyvox.audio.resample import StreamResampler
 from polyvox.audio.samples import float_to_int16
 
@@ -32,6 +33,7 @@ __all__ = [
     "AacEncoder",
     "AudioEncoder",
     "FlacEncoder",
+    "Framer",
     "Mp3Encoder",
     "OpusEncoder",
     "OutputFormat",

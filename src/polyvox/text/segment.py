@@ -44,8 +44,8 @@ class Segmenter:
         self.max_chars = max_chars
         self._sentences = pysbd.Segmenter(language=language, clean=False, char_span=False)
 
-    def split(self, text: str) -> list[str]:
-        """Segments of ``text`` in order; empty for text with nothing to say."""
+    def sentences(self, text: str) -> list[str]:
+        """Sentences of ``text``, stripped; URLs and e-mail addresses stay whole."""
         protected: list[str] = []
 
         def hide(match: re.Match[str]) -> str:
@@ -53,19 +53,25 @@ class Segmenter:
             return f"\ue000{len(protected) - 1}\ue001"
 
         masked = _UNSPLITTABLE.sub(hide, text.strip())
-        sentences = [
+        return [
             _PLACEHOLDER.sub(lambda m: protected[int(m.group(1))], s).strip()
             for s in self._sentences.segment(masked)
             if s.strip()
         ]
+
+    def split(self, text: str, *, first: bool = True) -> list[str]:
+        """Segments of ``text`` in order; empty for text with nothing to say.
+
+        ``first`` says whether these are a stream's first segments (cut short).
+        """
         segments: list[str] = []
-        for sentence in sentences:
+        for sentence in self.sentences(text):
             segments += _split_long(sentence, self.max_chars)
-        if segments:
-            segments[:1] = self._split_first(segments[0])
+        if segments and first:
+            segments[:1] = self.split_first(segments[0])
         return segments
 
-    def _split_first(self, sentence: str) -> list[str]:
+    def split_first(self, sentence: str) -> list[str]:
         words = sentence.split()
         if len(words) <= self.first_segment_words:
             return [sentence]

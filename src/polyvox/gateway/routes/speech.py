@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import grpc
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
 from polyvox.audio import create_encoder
@@ -18,11 +18,24 @@ from polyvox.gateway.schemas import SpeechRequest
 from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, stream_encoded
 from polyvox.gateway.sse import sse_events
 from polyvox.gateway.worker_client import SynthesisSettings
+from polyvox.gateway.ws_session import SpeechSession
 from polyvox.text.segment import Segmenter
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 _SEGMENTER = Segmenter()
+
+
+@router.websocket("/v1/audio/speech/ws")
+async def speech_websocket(websocket: WebSocket) -> None:
+    """Text chunks in, fixed pcm frames out; see polyvox.gateway.ws_session."""
+    await websocket.accept()
+    session = SpeechSession(
+        websocket,
+        websocket.app.state.router,
+        max_text_chars=websocket.app.state.settings.max_input_chars,
+    )
+    await session.run()
 
 
 @router.post("/v1/audio/speech", response_class=StreamingResponse)
