@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -28,6 +29,7 @@ import httpx
 from polyvox.engines.base import SynthesisRequest
 from polyvox.engines.piper import PiperEngine
 from polyvox.text.segment import Segmenter
+from polyvox.worker.settings import WorkerSettings
 from support.servers import run_gateway
 from support.speech import decode
 
@@ -192,7 +194,10 @@ async def main() -> None:
             for concurrency in args.concurrency:
                 for fmt in ("pcm", "wav", "mp3") if concurrency == 1 else ("pcm",):
                     summaries.append(await drive_served(gateway.url, concurrency, args.rounds, fmt))
-    model = PiperEngine().load("en_US-joe-medium")
+    # The engine configured as the worker runs it by default (WorkerSettings).
+    inference_threads = WorkerSettings().inference_threads
+    engine = PiperEngine(threads_per_inference=max(1, (os.cpu_count() or 1) // inference_threads))
+    model = engine.load("en_US-joe-medium")
     for concurrency in args.concurrency:
         summaries.append(drive_direct(model, concurrency, args.rounds))
     print_table(summaries)

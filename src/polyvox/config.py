@@ -43,6 +43,7 @@ class EngineSettings(BaseModel):
     #: Extra environment variables for the worker (e.g. CUDA_VISIBLE_DEVICES).
     environment: dict[str, str] = Field(default_factory=dict)
     capacity: int = Field(default=16, ge=1)
+    #: Inferences a worker runs at once (see WorkerSettings.inference_threads).
     inference_threads: int = Field(default=1, ge=1)
 
 

@@ -78,9 +78,17 @@ class Engine(ABC):
     requirements: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[tuple[Capability, ...]] = (Capability.TTS,)
 
-    def __init__(self, *, options: Mapping[str, str] | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        *,
+        options: Mapping[str, str] | None = None,
+        device: str = "cpu",
+        threads_per_inference: int | None = None,
+    ) -> None:
         self.options = dict(options or {})
         self.device = device
+        #: CPU threads one inference may use (None: the library's default, all cores).
+        self.threads_per_inference = threads_per_inference
 
     @abstractmethod
     def version(self) -> str:

@@ -80,11 +80,29 @@ def _quality(config: dict[str, Any]) -> str:
 
 
 class PiperModel(SpeechModel):
-    def __init__(self, info: ModelInfo, files: _VoiceFiles, *, use_cuda: bool) -> None:
+    def __init__(
+        self, info: ModelInfo, files: _VoiceFiles, *, use_cuda: bool, threads: int | None
+    ) -> None:
+        import onnxruntime
         from piper import PiperVoice
+        from piper.config import PiperConfig
 
         self.info = info
-        self._voice = PiperVoice.load(files.model_path, files.config_path, use_cuda=use_cuda)
+        if use_cuda:
+            self._voice = PiperVoice.load(files.model_path, files.config_path, use_cuda=True)
+            return
+        # PiperVoice.load takes no session options, so build the session here to cap
+        # its threads when the worker runs several inferences at once.
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        config = json.loads(files.config_path.read_text(encoding="utf-8"))
+        self._voice = PiperVoice(
+            config=PiperConfig.from_dict(config),
+            session=onnxruntime.InferenceSession(
+                str(files.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            ),
+        )
 
     def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
         from piper import SynthesisConfig
@@ -146,5 +164,8 @@ class PiperEngine(Engine):
             )
         logger.info("loading piper model %s from %s", model_id, files[model_id].model_path)
         return PiperModel(
-            _model_info(files[model_id]), files[model_id], use_cuda=self.device.startswith("cuda")
+            _model_info(files[model_id]),
+            files[model_id],
+            use_cuda=self.device.startswith("cuda"),
+            threads=self.threads_per_inference,
         )

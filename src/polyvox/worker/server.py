@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +35,11 @@ def _prepare_socket(listen: str) -> None:
 
 
 async def serve(settings: WorkerSettings) -> None:
-    engine = engine_class(settings.engine)(options=settings.options, device=settings.device)
+    engine = engine_class(settings.engine)(
+        options=settings.options,
+        device=settings.device,
+        threads_per_inference=max(1, (os.cpu_count() or 1) // settings.inference_threads),
+    )
     inference = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="inference")
     # Loads get their own thread so a load never waits behind (or blocks) inference.
     loads = ThreadPoolExecutor(1, thread_name_prefix="load")

@@ -21,8 +21,12 @@ class WorkerSettings(BaseSettings):
     preload: list[str] = Field(default_factory=list)
     #: Most Synthesize streams served at once; more get RESOURCE_EXHAUSTED.
     capacity: int = Field(default=16, ge=1)
-    #: Inferences run at once. ONNX Runtime already spreads one inference over
-    #: every core, so on a small CPU box more than one only adds contention.
+    #: Inferences run at once, each on cores / inference_threads CPU threads. On the
+    #: 2-core reference machine, two single-threaded Piper inferences do a batch of
+    #: work 1.11-1.35x faster, but a stream's segments run one after another, so a lone
+    #: stream's first audio doubles (99 -> 201 ms) and served throughput at 4 clients
+    #: drops (18.7 -> 16.5 audio s/s): one inference on every core wins
+    #: (bench/engine_parallelism.py, bench/latency.py, docs/benchmarks.md).
     inference_threads: int = Field(default=1, ge=1)
     #: Longest text segment accepted, in characters.
     max_segment_chars: int = Field(default=5000, ge=1)
