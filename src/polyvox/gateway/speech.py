@@ -14,6 +14,8 @@ from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerC
 
 #: OpenAI's API returns 24 kHz audio; so do we unless the client asks otherwise.
 DEFAULT_SAMPLE_RATE_HZ = 24_000
+#: Audio handed to the encoder at a time when a segment arrives whole.
+_ENCODE_SLICE_MS = 200
 
 
 class _Pipeline:
@@ -24,12 +26,15 @@ class _Pipeline:
         self.resampler: StreamResampler | None = None
         self.output_samples = 0
 
-    def push(self, chunk: AudioChunk) -> bytes:
+    def resample(self, chunk: AudioChunk) -> np.ndarray:
         if self.resampler is None:
             self.resampler = StreamResampler(
                 in_rate_hz=chunk.sample_rate_hz, out_rate_hz=self.encoder.sample_rate_hz
             )
-        return self._encode(self.resampler.process(chunk.samples))
+        return self.resampler.process(chunk.samples)
+
+    def encode(self, samples: np.ndarray) -> bytes:
+        return self._encode(samples)
 
     def finish(self) -> bytes:
         tail = self._encode(self.resampler.flush()) if self.resampler is not None else b""
@@ -59,9 +64,15 @@ async def stream_encoded(
         async for item in client.synthesize(settings, segments):
             if not (isinstance(item, AudioChunk) and item.samples.size):
                 continue
-            # Resampling and encoding are CPU work: keep them off the event loop.
-            if data := await asyncio.to_thread(pipeline.push, item):
-                yield data
+            # Resampling and encoding are CPU work: keep them off the event loop. A
+            # segment's audio is encoded in slices so a compressed format's first
+            # bytes leave after one slice, not after the whole segment.
+            samples = await asyncio.to_thread(pipeline.resample, item)
+            slice_size = encoder.sample_rate_hz * _ENCODE_SLICE_MS // 1000
+            for start in range(0, samples.size, slice_size):
+                piece = samples[start : start + slice_size]
+                if data := await asyncio.to_thread(pipeline.encode, piece):
+                    yield data
         if pipeline.output_samples == 0:
             raise ApiError(422, "the input produced no audio", code="no_audio", param="input")
         finished = True
