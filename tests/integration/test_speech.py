@@ -169,3 +169,21 @@ async def test_sse_events_carry_the_audio(openai_client: AsyncOpenAI, response_f
     assert done["audio_bytes"] == len(data)
     audio = decode_pcm(data, 24_000) if response_format == "pcm" else decode(data)
     assert word_error_rate(sentence, await heard(audio)) <= MAX_WER
+
+
+async def test_clients_leaving_mid_stream_do_not_hurt_the_server(gateway: Gateway) -> None:
+    """Regression: closing the encoder while a thread still encoded crashed the gateway."""
+    text = " ".join(SENTENCES * 3)
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=120) as client:
+        for response_format in ["mp3", "opus", "aac", "flac", "wav", "pcm"] * 2:
+            request = {"model": "tts-1", "voice": "alloy", "input": text,
+                       "response_format": response_format}  # fmt: skip
+            async with client.stream("POST", "/v1/audio/speech", json=request) as response:
+                assert await anext(response.aiter_raw())
+            # Leaving the block closes the connection with the stream unfinished.
+        assert gateway.process.returncode is None
+        after = await client.post(
+            "/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": "Still fine."}
+        )
+    assert after.status_code == 200
+    assert decode(after.content).duration_s > 0.3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Iterable
 
 import numpy as np
@@ -19,26 +20,40 @@ _ENCODE_SLICE_MS = 200
 
 
 class _Pipeline:
-    """One stateful resampler and one encoder for one request: no clicks at joins."""
+    """One stateful resampler and one encoder for one request: no clicks at joins.
+
+    Its methods run in worker threads; a lock keeps them one at a time, because a
+    request cancelled (client gone) while a thread is still encoding must not
+    close the PyAV container under it: that crashes the process.
+    """
 
     def __init__(self, encoder: AudioEncoder) -> None:
         self.encoder = encoder
         self.resampler: StreamResampler | None = None
         self.output_samples = 0
+        self._lock = threading.Lock()
 
     def resample(self, chunk: AudioChunk) -> np.ndarray:
-        if self.resampler is None:
-            self.resampler = StreamResampler(
-                in_rate_hz=chunk.sample_rate_hz, out_rate_hz=self.encoder.sample_rate_hz
-            )
-        return self.resampler.process(chunk.samples)
+        with self._lock:
+            if self.resampler is None:
+                self.resampler = StreamResampler(
+                    in_rate_hz=chunk.sample_rate_hz, out_rate_hz=self.encoder.sample_rate_hz
+                )
+            return self.resampler.process(chunk.samples)
 
     def encode(self, samples: np.ndarray) -> bytes:
-        return self._encode(samples)
+        with self._lock:
+            return self._encode(samples)
 
     def finish(self) -> bytes:
-        tail = self._encode(self.resampler.flush()) if self.resampler is not None else b""
-        return tail + self.encoder.flush()
+        with self._lock:
+            tail = self._encode(self.resampler.flush()) if self.resampler is not None else b""
+            return tail + self.encoder.flush()
+
+    def abandon(self) -> None:
+        """Free the encoder once no thread is using it (waits at most one slice)."""
+        with self._lock, contextlib.suppress(Exception):
+            self.encoder.close()
 
     def _encode(self, samples: np.ndarray) -> bytes:
         self.output_samples += samples.size
@@ -79,5 +94,4 @@ async def stream_encoded(
         yield await asyncio.to_thread(pipeline.finish)
     finally:
         if not finished:
-            with contextlib.suppress(Exception):
-                encoder.close()
+            pipeline.abandon()
