@@ -65,6 +65,9 @@ def worker(
     option: Annotated[list[str] | None, typer.Option(help="Engine option key=value.")] = None,
     capacity: Annotated[int | None, typer.Option()] = None,
     inference_threads: Annotated[int | None, typer.Option()] = None,
+    exit_with_parent: Annotated[
+        bool, typer.Option(help="Stop when the starting process dies.")
+    ] = False,
     log_level: Annotated[str, typer.Option(envvar="POLYVOX_LOG_LEVEL")] = "info",
 ) -> None:
     """Run one engine worker (normally started by `polyvox serve`)."""
@@ -81,6 +84,7 @@ def worker(
         device=device,
         preload=preload or [],
         options=options,
+        exit_with_parent=exit_with_parent,
         **{key: value for key, value in flags.items() if value is not None},
     )
     configure_logging(log_level, prefix=f"worker[{settings.worker_id}]")

@@ -105,3 +105,23 @@ async def test_full_worker_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert "capacity" in refused.json()["error"]["message"]
         # The running stream is untouched by the refusal.
         assert sum([len(chunk) async for chunk in busy.aiter_bytes()]) > 24_000 * 2 * 10
+
+
+async def test_workers_do_not_outlive_a_gateway_killed_hard(tmp_path: Path) -> None:
+    config = {"engines": {"piper": {"env": "shared"}}}
+    async with (
+        run_gateway(config, workdir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, timeout=60) as client,
+    ):
+        worker_pid = (await client.get("/health")).json()["workers"][0]["pid"]
+        gateway.process.kill()  # no shutdown handler runs
+        await gateway.process.wait()
+        for _ in range(300):  # bounded wait for the worker to notice and drain
+            try:
+                os.kill(worker_pid, 0)
+            except ProcessLookupError:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            os.kill(worker_pid, signal.SIGKILL)
+            pytest.fail("the worker outlived its gateway")

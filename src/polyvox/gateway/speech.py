@@ -76,18 +76,20 @@ async def stream_encoded(
     pipeline = _Pipeline(encoder)
     finished = False
     try:
-        async for item in client.synthesize(settings, segments):
-            if not (isinstance(item, AudioChunk) and item.samples.size):
-                continue
-            # Resampling and encoding are CPU work: keep them off the event loop. A
-            # segment's audio is encoded in slices so a compressed format's first
-            # bytes leave after one slice, not after the whole segment.
-            samples = await asyncio.to_thread(pipeline.resample, item)
-            slice_size = encoder.sample_rate_hz * _ENCODE_SLICE_MS // 1000
-            for start in range(0, samples.size, slice_size):
-                piece = samples[start : start + slice_size]
-                if data := await asyncio.to_thread(pipeline.encode, piece):
-                    yield data
+        # aclosing: a client that leaves cancels the worker's stream now, not at GC.
+        async with contextlib.aclosing(client.synthesize(settings, segments)) as audio:
+            async for item in audio:
+                if not (isinstance(item, AudioChunk) and item.samples.size):
+                    continue
+                # Resampling and encoding are CPU work: keep them off the event loop. A
+                # segment's audio is encoded in slices so a compressed format's first
+                # bytes leave after one slice, not after the whole segment.
+                samples = await asyncio.to_thread(pipeline.resample, item)
+                slice_size = encoder.sample_rate_hz * _ENCODE_SLICE_MS // 1000
+                for start in range(0, samples.size, slice_size):
+                    piece = samples[start : start + slice_size]
+                    if data := await asyncio.to_thread(pipeline.encode, piece):
+                        yield data
         if pipeline.output_samples == 0:
             raise ApiError(422, "the input produced no audio", code="no_audio", param="input")
         finished = True

@@ -207,30 +207,34 @@ class SpeechSession:
         resampler: StreamResampler | None = None
         started: set[int] = set()
         try:
-            async for item in route.worker.client.synthesize(settings, segments()):
-                if isinstance(item, SegmentEnd):
-                    await self._send_json(
-                        {
-                            "type": "segment.done",
-                            "index": item.segment_index,
-                            "text": texts[item.segment_index],
-                        }
+            stream = contextlib.aclosing(route.worker.client.synthesize(settings, segments()))
+            async with stream as audio:
+                async for item in audio:
+                    if isinstance(item, SegmentEnd):
+                        await self._send_json(
+                            {
+                                "type": "segment.done",
+                                "index": item.segment_index,
+                                "text": texts[item.segment_index],
+                            }
+                        )
+                        continue
+                    if item.segment_index not in started:
+                        started.add(item.segment_index)
+                        await self._send_json(
+                            {
+                                "type": "segment.started",
+                                "index": item.segment_index,
+                                "text": texts[item.segment_index],
+                                "audio_offset_ms": round(self._audio_offset_ms),
+                            }
+                        )
+                    resampler = resampler or StreamResampler(
+                        in_rate_hz=item.sample_rate_hz, out_rate_hz=update.sample_rate
                     )
-                    continue
-                if item.segment_index not in started:
-                    started.add(item.segment_index)
-                    await self._send_json(
-                        {
-                            "type": "segment.started",
-                            "index": item.segment_index,
-                            "text": texts[item.segment_index],
-                            "audio_offset_ms": round(self._audio_offset_ms),
-                        }
+                    await self._send_frames(
+                        framer.push(_pcm(resampler.process(item.samples))), update
                     )
-                resampler = resampler or StreamResampler(
-                    in_rate_hz=item.sample_rate_hz, out_rate_hz=update.sample_rate
-                )
-                await self._send_frames(framer.push(_pcm(resampler.process(item.samples))), update)
             if resampler is not None:
                 await self._send_frames(
                     framer.push(_pcm(resampler.flush())) + framer.flush(), update

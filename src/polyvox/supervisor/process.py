@@ -57,6 +57,7 @@ class WorkerSpec:
         return [
             str(self.python), "-m", "polyvox", "worker",
             "--engine", self.engine, "--listen", self.address, "--worker-id", self.worker_id,
+            "--exit-with-parent",
             *self.args,
         ]  # fmt: skip
 

@@ -24,6 +24,8 @@ from polyvox.worker.settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
 
+_PARENT_POLL_S = 1.0
+
 
 def _prepare_socket(listen: str) -> None:
     """Remove a stale Unix socket left by a crashed predecessor."""
@@ -32,6 +34,29 @@ def _prepare_socket(listen: str) -> None:
         path = Path(parts.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
+
+
+async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` once the process that started us (the supervisor) has exited."""
+    if hasattr(os, "pidfd_open"):
+        # Linux: a pidfd turns readable when the process exits; no polling.
+        try:
+            fd = os.pidfd_open(parent_pid)
+        except ProcessLookupError:
+            fd = None
+        if fd is not None:
+            exited = asyncio.Event()
+            asyncio.get_running_loop().add_reader(fd, exited.set)
+            try:
+                await exited.wait()
+            finally:
+                asyncio.get_running_loop().remove_reader(fd)
+                os.close(fd)
+    else:
+        while os.getppid() == parent_pid:  # noqa: ASYNC110 - no exit event without pidfd
+            await asyncio.sleep(_PARENT_POLL_S)
+    logger.warning("parent process %s is gone; shutting down", parent_pid)
+    stop.set()
 
 
 async def serve(settings: WorkerSettings) -> None:
@@ -64,6 +89,11 @@ async def serve(settings: WorkerSettings) -> None:
         # The handler only records the request; shutdown runs below, in the loop.
         loop.add_signal_handler(signum, stop.set)
 
+    watcher = (
+        asyncio.create_task(_watch_parent(os.getppid(), stop), name="parent-watch")
+        if settings.exit_with_parent
+        else None
+    )
     await server.start()
     logger.info("worker %s (%s) listening on %s", settings.worker_id, engine.name, settings.listen)
     # Health answers while preloading; a request meanwhile shares the running load.
@@ -80,6 +110,8 @@ async def serve(settings: WorkerSettings) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(servicer.idle.wait(), settings.drain_timeout_s)
     await server.stop(grace=1.0)
+    if watcher is not None:
+        watcher.cancel()
     await scheduler.stop()
     await models.close()
     inference.shutdown(wait=False, cancel_futures=True)

@@ -30,5 +30,8 @@ class WorkerSettings(BaseSettings):
     inference_threads: int = Field(default=1, ge=1)
     #: Longest text segment accepted, in characters.
     max_segment_chars: int = Field(default=5000, ge=1)
+    #: Stop when the process that started us dies (set by the supervisor), so a
+    #: gateway killed hard leaves no orphaned workers behind.
+    exit_with_parent: bool = False
     #: Seconds a stopping worker lets running streams finish.
     drain_timeout_s: float = Field(default=10.0, ge=0)
