@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 from polyvox.engines.base import SynthesisRequest
 from polyvox.engines.piper import PiperEngine
 from polyvox.text.segment import Segmenter
 from polyvox.worker.settings import WorkerSettings
 from support.servers import run_gateway
-from support.speech import decode
+from support.speech import Decoded, decode, decode_pcm, transcribe, word_error_rate
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -180,6 +181,26 @@ def print_table(summaries: list[Summary]) -> None:
         print(f"concurrency {c}: served/direct throughput = {ratio:.3f}")
 
 
+async def round_trip_wer(url: str, model: Any) -> dict[str, float]:
+    """Mean word error rate of Whisper tiny.en on served and on direct audio."""
+    segmenter = Segmenter()
+    served, direct = [], []
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        for text in SENTENCES:
+            request = {"model": "tts-1", "voice": "alloy", "input": text, "response_format": "pcm"}
+            response = await client.post("/v1/audio/speech", json=request)
+            heard = await asyncio.to_thread(transcribe, decode_pcm(response.content, 24_000))
+            served.append(word_error_rate(text, heard))
+            chunks = [
+                chunk
+                for segment in segmenter.split(text)
+                for chunk in model.synthesize(SynthesisRequest(text=segment, voice="joe"))
+            ]
+            audio = Decoded(np.concatenate(chunks), 22_050)
+            direct.append(word_error_rate(text, await asyncio.to_thread(transcribe, audio)))
+    return {"served_wer": statistics.mean(served), "direct_wer": statistics.mean(direct)}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
@@ -189,19 +210,24 @@ async def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     summaries: list[Summary] = []
     config = {"engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}}}
+    # The engine configured as the worker runs it by default (WorkerSettings).
+    inference_threads = WorkerSettings().inference_threads
+    engine = PiperEngine(threads_per_inference=max(1, (os.cpu_count() or 1) // inference_threads))
+    model = engine.load("en_US-joe-medium")
     with tempfile.TemporaryDirectory() as workdir:
         async with run_gateway(config, workdir=Path(workdir)) as gateway:
             for concurrency in args.concurrency:
                 for fmt in ("pcm", "wav", "mp3") if concurrency == 1 else ("pcm",):
                     summaries.append(await drive_served(gateway.url, concurrency, args.rounds, fmt))
-    # The engine configured as the worker runs it by default (WorkerSettings).
-    inference_threads = WorkerSettings().inference_threads
-    engine = PiperEngine(threads_per_inference=max(1, (os.cpu_count() or 1) // inference_threads))
-    model = engine.load("en_US-joe-medium")
+            # After the timed runs, so transcription does not disturb them.
+            wer = await round_trip_wer(gateway.url, model)
     for concurrency in args.concurrency:
         summaries.append(drive_direct(model, concurrency, args.rounds))
     print_table(summaries)
-    (args.out / "latency.json").write_text(json.dumps([asdict(s) for s in summaries], indent=2))
+    print(f"round-trip WER (Whisper tiny.en): served {wer['served_wer']:.3f}, "
+          f"direct {wer['direct_wer']:.3f}")  # fmt: skip
+    results = {"runs": [asdict(s) for s in summaries], "round_trip_wer": wer}
+    (args.out / "latency.json").write_text(json.dumps(results, indent=2))
     plot(summaries, args.out / "latency.png")
     print(f"wrote {args.out / 'latency.json'} and {args.out / 'latency.png'}")
 
