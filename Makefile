@@ -18,6 +18,7 @@ test: bootstrap
 	$(UV) sync --frozen --all-extras
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
+	$(UV) run --frozen --no-sync mypy
 	$(UV) run --frozen --no-sync pytest
 
 lint:

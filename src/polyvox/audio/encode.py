@@ -14,11 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import av
 import av.error
 import numpy as np
+from av.audio.stream import AudioStream
 
 from polyvox.audio.formats import OutputFormat, check_sample_rate, parse_output_format
 from polyvox.audio.samples import as_mono_float32, float_to_int16
@@ -128,8 +129,11 @@ class PyAvEncoder(AudioEncoder):
         # than rely on FFmpeg's default heuristic or PyAV's 32 KiB I/O buffer.
         options = {"flush_packets": "1", **spec.muxer_options}
         self._container = av.open(self._sink, mode="w", format=spec.muxer, options=options)
-        self._stream = self._container.add_stream(
-            spec.codec, rate=sample_rate_hz, layout="mono", format=spec.sample_format
+        self._stream = cast(
+            AudioStream,
+            self._container.add_stream(
+                spec.codec, rate=sample_rate_hz, layout="mono", format=spec.sample_format
+            ),
         )
         # Opens the codec (so frame_size is known) and writes the header now, so the
         # first encode() already has bytes to return.
@@ -157,7 +161,9 @@ class PyAvEncoder(AudioEncoder):
         else:
             self._fifo.write(frame)
             while self._fifo.samples >= self._frame_size:
-                self._encode_frame(self._fifo.read(self._frame_size))
+                chunk = self._fifo.read(self._frame_size)
+                assert chunk is not None  # the fifo holds at least frame_size samples
+                self._encode_frame(chunk)
         return self._ready_bytes()
 
     def flush(self) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -122,8 +122,8 @@ class PiperModel(SpeechModel):
         del self._voice
 
 
-def _parse_options(options: dict[str, str] | Any) -> dict[str, float]:
-    parsed: dict[str, float] = {}
+def _parse_options(options: Mapping[str, str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
     for key, raw in options.items():
         parser = _REQUEST_OPTIONS.get(key)
         if parser is None:

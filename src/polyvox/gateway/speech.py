@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 
 import numpy as np
 
@@ -66,7 +66,7 @@ async def stream_encoded(
     segments: Iterable[str],
     *,
     encoder: AudioEncoder,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield encoded bytes as each segment's audio arrives; the encoder is flushed last.
 
     Nothing is yielded before the first audio exists, so a caller that awaits the

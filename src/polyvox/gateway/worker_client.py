@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -174,7 +174,7 @@ class WorkerClient:
 
     async def synthesize(
         self, settings: SynthesisSettings, segments: Iterable[str] | AsyncIterable[str]
-    ) -> AsyncIterator[AudioChunk | SegmentEnd]:
+    ) -> AsyncGenerator[AudioChunk | SegmentEnd, None]:
         """Stream audio for ``segments``; gRPC errors propagate as grpc.aio.AioRpcError."""
         call = self._stub.Synthesize()
         writer = asyncio.create_task(_write_requests(call, settings, segments))

@@ -98,5 +98,7 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
                 _wrap_stream(handler.stream_stream, streaming_requests=True), **serde
             )
         if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(_wrap_stream(handler.unary_stream), **serde)
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap_stream(handler.unary_stream, streaming_requests=False), **serde
+            )
         return grpc.stream_unary_rpc_method_handler(_wrap_unary(handler.stream_unary), **serde)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import grpc
 from fastapi import APIRouter, Request, WebSocket
@@ -84,7 +84,9 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     )
 
 
-async def _body(first: bytes, rest: AsyncIterator[bytes], request_id: str) -> AsyncIterator[bytes]:
+async def _body(
+    first: bytes, rest: AsyncGenerator[bytes, None], request_id: str
+) -> AsyncIterator[bytes]:
     try:
         yield first
         async for chunk in rest:
@@ -94,4 +96,4 @@ async def _body(first: bytes, rest: AsyncIterator[bytes], request_id: str) -> As
         logger.warning("request %s: stream ended by the worker: %s", request_id, exc.details())
         raise
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
