@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocket
 
@@ -232,13 +233,13 @@ class SpeechSession:
                     resampler = resampler or StreamResampler(
                         in_rate_hz=item.sample_rate_hz, out_rate_hz=update.sample_rate
                     )
-                    await self._send_frames(
-                        framer.push(_pcm(resampler.process(item.samples))), update
-                    )
+                    # Resampling is CPU work: off the event loop. Only this task
+                    # touches the resampler, so a cancelled step cannot race another.
+                    pcm = await asyncio.to_thread(_resample_pcm, resampler, item.samples)
+                    await self._send_frames(framer.push(pcm), update)
             if resampler is not None:
-                await self._send_frames(
-                    framer.push(_pcm(resampler.flush())) + framer.flush(), update
-                )
+                pcm = await asyncio.to_thread(_resample_pcm, resampler, None)
+                await self._send_frames(framer.push(pcm) + framer.flush(), update)
         except grpc.aio.AioRpcError as exc:
             error = ApiError.from_grpc(exc)
             await self._fail(
@@ -264,8 +265,10 @@ class SpeechSession:
             await self._ws.close(code=error.close_code, reason=error.code)
 
 
-def _pcm(samples: Any) -> bytes:
-    return float_to_int16(samples).astype("<i2").tobytes() if len(samples) else b""
+def _resample_pcm(resampler: StreamResampler, samples: np.ndarray | None) -> bytes:
+    """Resample (``None``: flush the resampler) and convert to s16le bytes."""
+    out = resampler.flush() if samples is None else resampler.process(samples)
+    return float_to_int16(out).astype("<i2").tobytes() if out.size else b""
 
 
 def _parse(text: str) -> dict[str, Any]:
