@@ -39,6 +39,7 @@ CASES = [
     ("opus at 44.1 kHz", body(response_format="opus", sample_rate=44100), 400, "opus"),
     ("oversize input", body(input="word " * 1000), 413, "limit"),
     ("only punctuation", body(input="... --- ..."), 422, "no audio"),
+    ("only control characters", body(input="\x00\x01\x1f\x7f"), 400, "input"),
 ]
 
 

@@ -187,3 +187,11 @@ async def test_clients_leaving_mid_stream_do_not_hurt_the_server(gateway: Gatewa
         )
     assert after.status_code == 200
     assert decode(after.content).duration_s > 0.3
+
+
+async def test_control_characters_inside_text_are_skipped(openai_client: AsyncOpenAI) -> None:
+    sentence = "Please call me back tomorrow morning at the office."
+    audio = decode(
+        await speak(openai_client, sentence.replace(" ", " \x00", 3), response_format="wav")
+    )
+    assert word_error_rate(sentence, await heard(audio)) <= MAX_WER

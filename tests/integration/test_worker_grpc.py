@@ -126,6 +126,14 @@ async def test_bad_streams_get_status_codes(
     assert await worker.client.health()
 
 
+async def test_nul_in_a_segment_is_invalid_not_internal(worker: Worker) -> None:
+    call = open_stream(worker, config(), segment(0, "Hello\x00world."), END)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await read_all(call)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert await worker.client.health()
+
+
 async def test_config_twice_is_refused(worker: Worker) -> None:
     call = open_stream(worker, config(), config(), END)
     with pytest.raises(grpc.aio.AioRpcError) as caught:

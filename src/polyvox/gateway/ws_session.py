@@ -28,6 +28,7 @@ from polyvox.gateway.errors import ApiError
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.worker_client import SegmentEnd, SynthesisSettings
 from polyvox.text.buffer import TextBuffer
+from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenter
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class SpeechSession:
                 raise SessionError(
                     "text_too_long", f"more than {self._max_text_chars} unspoken chars"
                 )
-            await self._speak(self._buffer.push(text))
+            await self._speak(self._buffer.push(clean_text(text)))
         elif kind == "flush":
             await self._speak(self._buffer.flush())
         elif kind == "cancel":

@@ -186,6 +186,8 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         info: ModelInfo,
         playback: PlaybackClock,
     ) -> AsyncIterator[pb.SynthesizeOut]:
+        if "\x00" in request.text:
+            raise InvalidArgument(f"segment {index} contains a NUL character")
         if len(request.text) > self._settings.max_segment_chars:
             raise InvalidArgument(
                 f"segment {index} has {len(request.text)} characters; the limit is "

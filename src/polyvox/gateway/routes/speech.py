@@ -19,6 +19,7 @@ from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, stream_encoded
 from polyvox.gateway.sse import sse_events
 from polyvox.gateway.worker_client import SynthesisSettings
 from polyvox.gateway.ws_session import SpeechSession
+from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenter
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     settings = request.app.state.settings
     routes: Router = request.app.state.router
     # Everything is checked before any synthesis starts.
-    if not body.input.strip():
+    text = clean_text(body.input)
+    if not text.strip():
         raise ApiError(400, "input must contain text to speak", code="empty_input", param="input")
     if len(body.input) > settings.max_input_chars:
         raise ApiError(
@@ -57,7 +59,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     route = routes.resolve(body.model)
     voice = routes.resolve_voice(route.model, body.voice)
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    segments = await asyncio.to_thread(_SEGMENTER.split, body.input)
+    segments = await asyncio.to_thread(_SEGMENTER.split, text)
 
     chunks = stream_encoded(
         route.worker.client,
