@@ -33,6 +33,3 @@ class Framer:
         frame = bytes(self._pending) + bytes(self.frame_bytes - len(self._pending))
         self._pending.clear()
         return [frame]
-
-    def reset(self) -> None:
-        self._pending.clear()

@@ -26,6 +26,7 @@ from polyvox.audio.formats import OutputFormat
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.errors import ApiError
 from polyvox.gateway.routing import Route, Router
+from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ
 from polyvox.gateway.worker_client import SegmentEnd, SynthesisSettings
 from polyvox.text.buffer import TextBuffer
 from polyvox.text.normalize import clean_text
@@ -44,7 +45,7 @@ class SessionUpdate(BaseModel):
     type: str
     model: str = Field(min_length=1)
     voice: str = Field(min_length=1)
-    sample_rate: int = 24_000
+    sample_rate: int = DEFAULT_SAMPLE_RATE_HZ
     frame_ms: int = Field(default=20, ge=5, le=1000)
     speed: float = Field(default=1.0, ge=0.25, le=4.0, allow_inf_nan=False)
 
