@@ -57,17 +57,21 @@ class SynthesisRequest:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
-class SpeechModel(ABC):
-    """A loaded text-to-speech model. Thread-compatible: one call at a time per model."""
+class LoadedModel(ABC):
+    """A model resident in a worker; the model manager only needs ``info`` and ``close``."""
 
     info: ModelInfo
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most models need nothing
+        """Release what ``load`` acquired."""
+
+
+class SpeechModel(LoadedModel):
+    """A loaded text-to-speech model. Thread-compatible: one call at a time per model."""
 
     @abstractmethod
     def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
         """Yield mono float32 chunks in [-1, 1] at ``info.native_sample_rate_hz``."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook, most models need nothing
-        """Release what ``load`` acquired."""
 
 
 class Engine(ABC):
@@ -99,5 +103,5 @@ class Engine(ABC):
         """Models this engine can load in the current environment."""
 
     @abstractmethod
-    def load(self, model_id: str) -> SpeechModel:
+    def load(self, model_id: str) -> LoadedModel:
         """Load a model (blocking; called off the event loop)."""

@@ -156,7 +156,7 @@ class PiperEngine(Engine):
     def list_models(self) -> list[ModelInfo]:
         return [_model_info(files) for files in self._voice_files().values()]
 
-    def load(self, model_id: str) -> SpeechModel:
+    def load(self, model_id: str) -> PiperModel:
         files = self._voice_files()
         if model_id not in files:
             raise NotFound(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from polyvox.engines.base import Engine, ModelInfo, SpeechModel
+from polyvox.engines.base import Engine, LoadedModel, ModelInfo
 from polyvox.errors import ModelBusy, NotFound
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class ResidentModel:
-    model: SpeechModel
+    model: LoadedModel
     loaded_at_s: float
     last_used_at_s: float
     in_flight: int = 0
@@ -33,7 +33,7 @@ class ModelLease:
 
     manager: ModelManager
     model_id: str
-    model: SpeechModel
+    model: LoadedModel
     released: bool = field(default=False)
 
     def release(self) -> None:

@@ -150,6 +150,8 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
             raise InvalidArgument("the first Synthesize message must be a config")
         config = first.config
         info = self._models.info(config.model_id)
+        if info.capability is not Capability.TTS:
+            raise InvalidArgument(f"model {info.id!r} does not synthesize speech")
         voice = config.voice or info.default_voice.id
         if voice not in (valid := info.voice_ids()):
             raise InvalidArgument(
@@ -172,7 +174,9 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                     speed=config.speed,
                     options=dict(config.options),
                 )
-                segment = self._segment(lease.model, message.segment.index, request, info, playback)
+                model = lease.model
+                assert isinstance(model, SpeechModel)  # checked through info.capability
+                segment = self._segment(model, message.segment.index, request, info, playback)
                 async for out in segment:
                     yield out
         finally:

@@ -61,16 +61,18 @@ class Model(_message.Message):
     def __init__(self, id: _Optional[str] = ..., voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ..., native_sample_rate_hz: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., capability: _Optional[_Union[Capability, str]] = ...) -> None: ...
 
 class ResidentModel(_message.Message):
-    __slots__ = ("model_id", "loaded_at_s", "last_used_at_s", "in_flight")
+    __slots__ = ("model_id", "loaded_at_s", "last_used_at_s", "in_flight", "expires_at_s")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     LOADED_AT_S_FIELD_NUMBER: _ClassVar[int]
     LAST_USED_AT_S_FIELD_NUMBER: _ClassVar[int]
     IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_S_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     loaded_at_s: float
     last_used_at_s: float
     in_flight: int
-    def __init__(self, model_id: _Optional[str] = ..., loaded_at_s: _Optional[float] = ..., last_used_at_s: _Optional[float] = ..., in_flight: _Optional[int] = ...) -> None: ...
+    expires_at_s: float
+    def __init__(self, model_id: _Optional[str] = ..., loaded_at_s: _Optional[float] = ..., last_used_at_s: _Optional[float] = ..., in_flight: _Optional[int] = ..., expires_at_s: _Optional[float] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
     __slots__ = ("engine", "engine_version", "capabilities", "models", "resident", "device", "in_flight", "capacity", "pid", "runtime", "started_at_s")
