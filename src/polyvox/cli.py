@@ -18,6 +18,12 @@ app = typer.Typer(help="Polyvox: a self-hosted speech server.", no_args_is_help=
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", envvar="POLYVOX_CONFIG", help="YAML config file.")
 ]
+LogFormatOption = Annotated[
+    str | None, typer.Option(help="Log lines as `text` or `json` [POLYVOX_LOG_FORMAT].")
+]
+ApiKeyOption = Annotated[
+    str | None, typer.Option(envvar="POLYVOX_API_KEY", help="Key for a server that wants one.")
+]
 
 
 def _settings(config: Path | None, **flags: Any) -> Any:
@@ -34,6 +40,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [POLYVOX_PORT].")] = None,
     home: Annotated[Path | None, typer.Option(help="State directory [POLYVOX_HOME].")] = None,
     log_level: Annotated[str | None, typer.Option(help="Log level [POLYVOX_LOG_LEVEL].")] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the gateway with its local workers (the embedded default)."""
     # The gateway forks worker processes while gRPC channels are live; gRPC's fork
@@ -44,13 +51,17 @@ def serve(
     from polyvox.gateway.app import create_app
     from polyvox.logs import configure_logging
 
-    settings = _settings(config, host=host, port=port, home=home, log_level=log_level)
-    configure_logging(settings.log_level)
+    settings = _settings(
+        config, host=host, port=port, home=home, log_level=log_level, log_format=log_format
+    )
+    configure_logging(settings.log_level, log_format=settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # uvicorn's loggers go through ours: one format, request ids on access lines.
+        log_config=None,
         timeout_graceful_shutdown=int(settings.worker_stop_timeout_s),
     )
 
@@ -69,6 +80,9 @@ def worker(
         bool, typer.Option(help="Stop when the starting process dies.")
     ] = False,
     log_level: Annotated[str, typer.Option(envvar="POLYVOX_LOG_LEVEL")] = "info",
+    log_format: Annotated[
+        str, typer.Option(envvar="POLYVOX_LOG_FORMAT", help="`text` or `json` lines.")
+    ] = "text",
 ) -> None:
     """Run one engine worker (normally started by `polyvox serve`)."""
     from polyvox.logs import configure_logging
@@ -76,7 +90,7 @@ def worker(
     from polyvox.worker.settings import WorkerSettings
 
     options = dict(item.split("=", 1) for item in option or [] if "=" in item)
-    flags = {"capacity": capacity, "inference_threads": inference_threads}
+    flags: dict[str, Any] = {"capacity": capacity, "inference_threads": inference_threads}
     settings = WorkerSettings(
         engine=engine,
         listen=listen,
@@ -87,8 +101,19 @@ def worker(
         exit_with_parent=exit_with_parent,
         **{key: value for key, value in flags.items() if value is not None},
     )
-    configure_logging(log_level, prefix=f"worker[{settings.worker_id}]")
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--log-format")
+    configure_logging(
+        log_level,
+        log_format="json" if log_format == "json" else "text",
+        prefix=f"worker[{settings.worker_id}]",
+        fields={"worker_id": settings.worker_id, "engine": settings.engine},
+    )
     asyncio.run(serve_worker(settings))
+
+
+def _auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 def _server_url(server: str | None, config: Path | None) -> str:
@@ -107,6 +132,7 @@ def say(
     speed: Annotated[float, typer.Option()] = 1.0,
     server: Annotated[str | None, typer.Option(help="Gateway URL.")] = None,
     config: ConfigOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Synthesize TEXT through a running server; the format follows the file extension."""
     import httpx
@@ -123,6 +149,7 @@ def say(
             "speed": speed,
             "response_format": response_format,
         },
+        headers=_auth_headers(api_key),
         timeout=300,
     )
     if response.status_code != 200:
@@ -136,14 +163,19 @@ def say(
 def voices(
     server: Annotated[str | None, typer.Option(help="Gateway URL.")] = None,
     config: ConfigOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """List the models and voices a running server offers."""
     import httpx
     from rich.console import Console
     from rich.table import Table
 
-    response = httpx.get(f"{_server_url(server, config)}/v1/audio/voices", timeout=30)
-    response.raise_for_status()
+    response = httpx.get(
+        f"{_server_url(server, config)}/v1/audio/voices", headers=_auth_headers(api_key), timeout=30
+    )
+    if response.status_code != 200:
+        typer.echo(response.json()["error"]["message"], err=True)
+        raise typer.Exit(1)
     table = Table("model", "voice", "language", "native rate (Hz)")
     for voice in response.json()["data"]:
         table.add_row(

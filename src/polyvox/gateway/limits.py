@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polyvox.gateway.errors import json_error_bytes
 
 
 class BodySizeLimit:
-    """Check Content-Length up front; a body without one is read (bounded) and replayed."""
+    """Check Content-Length up front; a body without one is read (bounded) and replayed.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    ``path_limits`` gives some paths their own limit (audio uploads are far larger
+    than JSON bodies); every other path gets ``max_body_bytes``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.max_body_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.max_body_bytes:
-                await self._reject(send)
+            if declared.isdigit() and int(declared) > limit:
+                await self._reject(send, limit)
                 return
             await self.app(scope, receive, send)
             return
@@ -33,8 +43,8 @@ class BodySizeLimit:
             if message["type"] != "http.request":
                 break
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                await self._reject(send)
+            if received > limit:
+                await self._reject(send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -44,9 +54,9 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         body = json_error_bytes(
-            413, f"request body exceeds {self.max_body_bytes} bytes", code="request_too_large"
+            413, f"request body exceeds {limit} bytes", code="request_too_large"
         )
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),

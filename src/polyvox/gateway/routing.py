@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from polyvox.config import OPENAI_VOICES, Settings
-from polyvox.engines.base import ModelInfo
+from polyvox.engines.base import Capability, ModelInfo
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
 from polyvox.supervisor.process import WorkerProcess, WorkerState
+from polyvox.voices import is_blend, resolve_blend
+
+#: OpenAI model names served without configuration when their target is; a
+#: ``model_aliases`` entry of the same name wins.
+BUILTIN_ALIASES = {"whisper-1": "whisper/tiny.en"}
+_KIND = {Capability.TTS: "text-to-speech", Capability.STT: "speech-to-text"}
+_ROUTE = {Capability.TTS: "/v1/audio/speech", Capability.STT: "/v1/audio/transcriptions"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +23,18 @@ class Route:
     native_id: str
     model: ModelInfo
     worker: WorkerProcess
+
+
+def _load(model_id: str) -> Callable[[WorkerProcess], tuple[bool, int]]:
+    """Sort key for replicas: those with the model resident first, then the least busy."""
+
+    def key(worker: WorkerProcess) -> tuple[bool, int]:
+        resident = worker.description is not None and any(
+            r.model_id == model_id for r in worker.description.resident
+        )
+        return (not resident, worker.client.segments_in_flight)
+
+    return key
 
 
 class Router:
@@ -33,31 +52,72 @@ class Router:
                 found.setdefault(f"{worker.spec.engine}/{model.id}", (model, worker))
         return found
 
-    def native_id(self, name: str) -> str:
-        return self._settings.model_aliases.get(name, name)
+    def workers_for(self, native_id: str) -> list[WorkerProcess]:
+        """Every worker (replica) whose engine offers ``native_id``, whatever its state."""
+        engine, _, model_id = native_id.partition("/")
+        return [
+            worker
+            for worker in self._workers.values()
+            if worker.spec.engine == engine
+            and worker.description is not None
+            and any(model.id == model_id for model in worker.description.models)
+        ]
 
-    def resolve(self, name: str) -> Route:
-        """Find the worker for ``name`` (an alias or a native id) that can serve it now."""
+    def native_id(self, name: str) -> str:
+        return self._settings.model_aliases.get(name) or BUILTIN_ALIASES.get(name, name)
+
+    def aliases(self) -> dict[str, str]:
+        """Configured aliases, plus the built-in ones whose model is served."""
+        catalog = self.catalog()
+        builtin = {alias: target for alias, target in BUILTIN_ALIASES.items() if target in catalog}
+        return {**builtin, **self._settings.model_aliases}
+
+    def resolve(self, name: str, *, capability: Capability | None = None) -> Route:
+        """Find the worker for ``name`` (an alias or a native id) that can serve it now;
+        with ``capability``, a model of another kind is a clear 400."""
         native_id = self.native_id(name)
         catalog = self.catalog()
         if native_id not in catalog:
             engine = native_id.partition("/")[0]
-            if any(
-                w.spec.engine == engine and w.description is None for w in self._workers.values()
+            engine_workers = [w for w in self._workers.values() if w.spec.engine == engine]
+            # A configured engine with no worker yet is having its environment built.
+            if any(w.description is None for w in engine_workers) or (
+                engine in self._settings.engines and not engine_workers
             ):
                 raise Unavailable(f"the {engine} worker is still starting; retry shortly")
-            known = sorted({*self._settings.model_aliases, *catalog})
+            known = sorted({*self.aliases(), *catalog})
             raise NotFound(f"model {name!r} does not exist; available models: {', '.join(known)}")
-        model, worker = catalog[native_id]
-        if worker.state is not WorkerState.UP:
-            raise Unavailable(f"the worker for {native_id} is {worker.state.value}; retry shortly")
-        return Route(native_id=native_id, model=model, worker=worker)
+        model, _ = catalog[native_id]
+        if capability is not None and model.capability is not capability:
+            raise InvalidArgument(self._wrong_kind(name, model, capability))
+        replicas = self.workers_for(native_id)
+        up = [worker for worker in replicas if worker.state is WorkerState.UP]
+        if not up:
+            states = ", ".join(sorted({worker.state.value for worker in replicas}))
+            raise Unavailable(f"no worker for {native_id} is up ({states}); retry shortly")
+        return Route(native_id=native_id, model=model, worker=min(up, key=_load(model.id)))
+
+    def _wrong_kind(self, name: str, model: ModelInfo, wanted: Capability) -> str:
+        fitting = [
+            alias
+            for alias, target in self.aliases().items()
+            if (found := self.catalog().get(target)) and found[0].capability is wanted
+        ]
+        fitting += [n for n, (m, _) in self.catalog().items() if m.capability is wanted]
+        kind = _KIND.get(model.capability, str(model.capability))
+        return (
+            f"model {name!r} is a {kind} model: use it with "
+            f"{_ROUTE.get(model.capability, 'another route')}; {_KIND[wanted]} models: "
+            f"{', '.join(sorted(fitting)) or 'none'}"
+        )
 
     def resolve_voice(self, model: ModelInfo, voice: str) -> str:
         """A native voice of the model, an OpenAI voice name mapped to one, or a clear 400."""
         voices = model.voice_ids()
         if voice in voices:
             return voice
+        if is_blend(voice):
+            return str(resolve_blend(model, voice))
         if voice in OPENAI_VOICES:
             mapped = self._settings.voice_aliases.get(voice)
             return mapped if mapped in voices else model.default_voice.id

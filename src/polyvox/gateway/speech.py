@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +18,13 @@ from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerC
 DEFAULT_SAMPLE_RATE_HZ = 24_000
 #: Audio handed to the encoder at a time when a segment arrives whole.
 _ENCODE_SLICE_MS = 200
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """What one request's stream produced; complete once the stream has ended."""
+
+    audio_s: float = 0.0
 
 
 class _Pipeline:
@@ -66,6 +74,7 @@ async def stream_encoded(
     segments: Iterable[str],
     *,
     encoder: AudioEncoder,
+    stats: StreamStats | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield encoded bytes as each segment's audio arrives; the encoder is flushed last.
 
@@ -95,5 +104,7 @@ async def stream_encoded(
         finished = True
         yield await asyncio.to_thread(pipeline.finish)
     finally:
+        if stats is not None:
+            stats.audio_s = pipeline.output_samples / encoder.sample_rate_hz
         if not finished:
             pipeline.abandon()

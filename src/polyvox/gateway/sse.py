@@ -7,17 +7,28 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from polyvox.gateway.errors import ApiError, error_body
+
 
 def _event(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
 async def sse_events(audio: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Wrap encoded audio chunks as base64 delta events, closed by a done event."""
+    """Wrap encoded audio chunks as base64 delta events, closed by a done event.
+
+    A stream that fails with an ApiError (the request timed out) ends with an
+    ``error`` event carrying OpenAI's error object instead of the done event.
+    """
     total_bytes = 0
-    async for chunk in audio:
-        total_bytes += len(chunk)
-        yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()})
+    try:
+        async for chunk in audio:
+            total_bytes += len(chunk)
+            yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()})
+    except ApiError as exc:
+        body = error_body(exc.status, exc.message, code=exc.code, param=exc.param)
+        yield _event({"type": "error", **body})
+        return
     # Engines here count no tokens; the fields exist so OpenAI clients parse the event.
     usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     yield _event({"type": "speech.audio.done", "usage": usage, "audio_bytes": total_bytes})

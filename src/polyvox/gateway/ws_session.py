@@ -23,11 +23,13 @@ from starlette.websockets import WebSocket
 
 from polyvox.audio import Framer, StreamResampler, check_sample_rate, float_to_int16
 from polyvox.audio.formats import OutputFormat
+from polyvox.engines.base import Capability
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.errors import ApiError
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ
 from polyvox.gateway.worker_client import SegmentEnd, SynthesisSettings
+from polyvox.logs import current_request_id, set_model
 from polyvox.text.buffer import TextBuffer
 from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenter
@@ -80,7 +82,17 @@ class SpeechSession:
         self._voice = ""
         self._utterance: _Utterance | None = None
         self._audio_offset_ms = 0.0
-        self.request_id = uuid.uuid4().hex
+        self.request_id = current_request_id() or uuid.uuid4().hex
+
+    @property
+    def model(self) -> str | None:
+        """Native id of the session's model, once configured."""
+        return self._route.native_id if self._route is not None else None
+
+    @property
+    def audio_s(self) -> float:
+        """Seconds of audio sent so far."""
+        return self._audio_offset_ms / 1000
 
     async def run(self) -> None:
         try:
@@ -142,7 +154,7 @@ class SpeechSession:
         try:
             update = SessionUpdate.model_validate(event)
             check_sample_rate(OutputFormat.PCM, update.sample_rate)
-            route = self._router.resolve(update.model)
+            route = self._router.resolve(update.model, capability=Capability.TTS)
             self._voice = self._router.resolve_voice(route.model, update.voice)
         except ValidationError as exc:
             error = exc.errors()[0]
@@ -153,6 +165,7 @@ class SpeechSession:
         except PolyvoxError as exc:
             raise SessionError(exc.code.value, exc.message) from None
         self._update, self._route = update, route
+        set_model(route.native_id)
         await self._send_json(
             {
                 "type": "session.created",

@@ -60,11 +60,14 @@ class EnvironmentSpec:
     ``requirements`` are PEP 508 strings, e.g. ``("piper-tts>=1.3", "numpy<2")``.
     ``python_version`` is what ``uv venv --python`` gets ("3.11"); it defaults to the
     gateway's own major.minor so the worker speaks the same pickles and wheels tags.
+    ``excludes`` are package names uv leaves out even when a requirement depends on
+    them (``uv pip install --excludes``), e.g. ``("torch",)``.
     """
 
     engine: str
     requirements: tuple[str, ...] = ()
     python_version: str = field(default_factory=_running_python_version)
+    excludes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The engine name becomes a directory name: refuse anything that could escape
@@ -73,6 +76,7 @@ class EnvironmentSpec:
             raise ValueError(f"engine name {self.engine!r} is not a valid directory name")
         # A list would make the frozen dataclass unhashable and the key depend on type.
         object.__setattr__(self, "requirements", tuple(self.requirements))
+        object.__setattr__(self, "excludes", tuple(self.excludes))
 
 
 class EnvironmentBuildError(RuntimeError):
@@ -141,18 +145,18 @@ def environment_key(spec: EnvironmentSpec, install_target: Sequence[str]) -> str
     Requirement order and spacing do not matter; any change in requirements, Python
     version, install target or polyvox version gives a new key, hence a new environment.
     """
-    canonical = json.dumps(
-        {
-            "requirements": sorted(_normalize_requirement(r) for r in spec.requirements),
-            "python_version": spec.python_version,
-            "install_target": list(install_target),
-            "polyvox_version": polyvox.__version__,
-            # An editable install keeps the version while core dependencies change.
-            "core_dependencies": _core_dependencies(),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+    inputs = {
+        "requirements": sorted(_normalize_requirement(r) for r in spec.requirements),
+        "python_version": spec.python_version,
+        "install_target": list(install_target),
+        "polyvox_version": polyvox.__version__,
+        # An editable install keeps the version while core dependencies change.
+        "core_dependencies": _core_dependencies(),
+    }
+    if spec.excludes:
+        # Only when set, so environments built before excludes existed keep their key.
+        inputs["excludes"] = sorted(spec.excludes)
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
@@ -300,6 +304,11 @@ class EnvironmentBuilder:
                 return
             count = len(spec.requirements)
             plural = "" if count == 1 else "s"
+            excludes: list[str] = []
+            if spec.excludes:
+                excludes_file = env_dir / "polyvox-excludes.txt"
+                excludes_file.write_text("\n".join(spec.excludes) + "\n", encoding="utf-8")
+                excludes = ["--excludes", str(excludes_file)]
             self._run_stage(
                 progress,
                 spec.engine,
@@ -310,6 +319,7 @@ class EnvironmentBuilder:
                     "install",
                     "--python",
                     str(env_dir / "bin" / "python"),
+                    *excludes,
                     *packages,
                 ],
             )
@@ -382,6 +392,7 @@ class EnvironmentBuilder:
             "key": key,
             "engine": spec.engine,
             "requirements": list(spec.requirements),
+            "excludes": list(spec.excludes),
             "install_target": target,
             "python_version": spec.python_version,
             "python_full_version": _base_python_version(env_dir),

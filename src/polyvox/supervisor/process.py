@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 
 from polyvox.gateway.worker_client import WorkerClient, WorkerDescription
+from polyvox.supervisor.relay import LINE_LIMIT_BYTES, LogRelay
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class WorkerSpec:
             str(self.python), "-m", "polyvox", "worker",
             "--engine", self.engine, "--listen", self.address, "--worker-id", self.worker_id,
             "--exit-with-parent",
+            # JSON lines, parsed by the relay and logged in the gateway's own format.
+            "--log-format", "json",
             *self.args,
         ]  # fmt: skip
 
@@ -99,6 +102,8 @@ class WorkerProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._monitor: asyncio.Task[None] | None = None
         self._stopping = False
+        #: The worker's stdout/stderr lines, relayed into the gateway's log.
+        self.log_relay = LogRelay(worker_id=spec.worker_id, engine=spec.engine)
 
     @property
     def pid(self) -> int | None:
@@ -113,8 +118,14 @@ class WorkerProcess:
         self.state = WorkerState.STARTING if self.restarts == 0 else WorkerState.RESTARTING
         logger.info("starting worker %s: %s", self.spec.worker_id, " ".join(self.spec.command()))
         self._process = await asyncio.create_subprocess_exec(
-            *self.spec.command(), env=self.spec.env(), stdin=asyncio.subprocess.DEVNULL
+            *self.spec.command(),
+            env=self.spec.env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT_BYTES,
         )
+        self.log_relay.attach(self._process)
         deadline = time.monotonic() + self._start_timeout_s
         while time.monotonic() < deadline:
             if self._process.returncode is not None:
@@ -182,10 +193,13 @@ class WorkerProcess:
                 logger.warning("worker %s did not stop in time; killing it", self.spec.worker_id)
                 self._kill()
                 await process.wait()
+            # The worker's last lines (its drain report) still reach the log.
+            await self.log_relay.drain(timeout_s=2.0)
         if self._monitor is not None:
             self._monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
+        await self.log_relay.close()
         await self.client.close()
 
     def _kill(self) -> None:

@@ -37,49 +37,77 @@ class Supervisor:
         self._settings = settings
         self._builder = EnvironmentBuilder(home=settings.home, console=console)
         self.workers: dict[str, WorkerProcess] = {}
-        #: Why the supervisor is not (yet) serving; None once every worker started.
+        #: What the supervisor is doing: starting, building ..., running, stopping.
         self.status = "starting"
+        self._refresher: asyncio.Task[None] | None = None
 
     def _interpreter(self, name: str, engine: EngineSettings) -> tuple[Path, Path | None]:
         """Build (or reuse) the engine's environment; return its python and venv dir."""
         if engine.env == "shared":
             return Path(sys.executable), None
-        requirements = (*engine_class(name).requirements, *engine.requirements)
+        cls = engine_class(name)
+        requirements = (*cls.requirements, *engine.requirements)
         spec = EnvironmentSpec(
             engine=name,
             requirements=requirements,
+            excludes=cls.excluded_requirements,
             **({"python_version": engine.python} if engine.python else {}),
         )
         python = self._builder.ensure(spec)
         return python, python.parent.parent
 
     async def start(self) -> None:
-        """Provision environments one by one (uv is I/O-heavy), then start workers together."""
+        """Provision environments one by one (uv is I/O-heavy); each engine's workers
+        start as soon as its environment exists, so the first engine serves while the
+        next one is still being built."""
         sockets = self._settings.sockets_dir()
         sockets.mkdir(parents=True, exist_ok=True)
+        starting: list[asyncio.Task[None]] = []
         for name, engine in self._settings.engines.items():
             self.status = f"building the {name} environment"
             python, venv = await asyncio.to_thread(self._interpreter, name, engine)
-            spec = WorkerSpec(
-                worker_id=f"{name}-0",
-                engine=name,
-                python=python,
-                address=f"unix://{sockets / f'{name}-0-{self._settings.port}.sock'}",
-                args=_worker_args(engine),
-                environment=dict(engine.environment),
-                venv=venv,
-            )
-            self.workers[spec.worker_id] = WorkerProcess(
-                spec,
-                start_timeout_s=self._settings.worker_start_timeout_s,
-                stop_timeout_s=self._settings.worker_stop_timeout_s,
-                backoff_initial_s=self._settings.restart_backoff_initial_s,
-                backoff_max_s=self._settings.restart_backoff_max_s,
-            )
+            for replica in range(engine.replicas):
+                worker = self._worker(name, engine, replica, python, venv)
+                self.workers[worker.spec.worker_id] = worker
+                starting.append(asyncio.create_task(worker.start(), name=worker.spec.worker_id))
         self.status = "starting workers"
-        await asyncio.gather(*(worker.start() for worker in self.workers.values()))
+        await asyncio.gather(*starting)
         self.status = "running"
+        self._refresher = asyncio.create_task(self._refresh_loop(), name="describe-refresh")
+
+    def _worker(
+        self, name: str, engine: EngineSettings, replica: int, python: Path, venv: Path | None
+    ) -> WorkerProcess:
+        worker_id = f"{name}-{replica}"
+        socket = self._settings.sockets_dir() / f"{worker_id}-{self._settings.port}.sock"
+        spec = WorkerSpec(
+            worker_id=worker_id,
+            engine=name,
+            python=python,
+            address=f"unix://{socket}",
+            args=_worker_args(engine),
+            environment={
+                "POLYVOX_WORKER_LIFECYCLE": engine.lifecycle.model_dump_json(),
+                **engine.environment,
+            },
+            venv=venv,
+        )
+        return WorkerProcess(
+            spec,
+            start_timeout_s=self._settings.worker_start_timeout_s,
+            stop_timeout_s=self._settings.worker_stop_timeout_s,
+            backoff_initial_s=self._settings.restart_backoff_initial_s,
+            backoff_max_s=self._settings.restart_backoff_max_s,
+        )
+
+    async def _refresh_loop(self) -> None:
+        """Keep each worker's Describe (resident models, load) fresh for routing."""
+        while True:
+            await asyncio.sleep(self._settings.describe_interval_s)
+            await asyncio.gather(*(worker.refresh() for worker in self.workers.values()))
 
     async def stop(self) -> None:
         self.status = "stopping"
+        if self._refresher is not None:
+            self._refresher.cancel()
         await asyncio.gather(*(worker.stop() for worker in self.workers.values()))

@@ -68,7 +68,12 @@ async def serve(settings: WorkerSettings) -> None:
     inference = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="inference")
     # Loads get their own thread so a load never waits behind (or blocks) inference.
     loads = ThreadPoolExecutor(1, thread_name_prefix="load")
-    models = ModelManager(engine=engine, executor=loads)
+    models = ModelManager(
+        engine=engine,
+        executor=loads,
+        lifecycle=settings.lifecycle,
+        pinned=frozenset(settings.preload),
+    )
     scheduler = DeadlineScheduler(
         executor=inference,
         concurrency=settings.inference_threads,
@@ -95,6 +100,9 @@ async def serve(settings: WorkerSettings) -> None:
         else None
     )
     await server.start()
+    evictor = asyncio.create_task(
+        models.run_eviction(settings.lifecycle.evict_check_interval_s), name="evictor"
+    )
     logger.info("worker %s (%s) listening on %s", settings.worker_id, engine.name, settings.listen)
     # Health answers while preloading; a request meanwhile shares the running load.
     for model_id in settings.preload:
@@ -110,6 +118,7 @@ async def serve(settings: WorkerSettings) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(servicer.idle.wait(), settings.drain_timeout_s)
     await server.stop(grace=1.0)
+    evictor.cancel()
     if watcher is not None:
         watcher.cancel()
     await scheduler.stop()

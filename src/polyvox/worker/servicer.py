@@ -19,13 +19,20 @@ from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
 from polyvox.engines.base import Capability, Engine, ModelInfo, SpeechModel, SynthesisRequest
 from polyvox.errors import InvalidArgument, ResourceExhausted, Unavailable
+from polyvox.logs import bind_context
+from polyvox.voices import is_blend, resolve_blend
 from polyvox.worker.models import ModelManager
 from polyvox.worker.scheduler import DeadlineScheduler, PlaybackClock
+from polyvox.worker.servicer_stt import transcribe
 from polyvox.worker.settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
 
-_CAPABILITY_PB = {Capability.TTS: pb.CAPABILITY_TTS, Capability.STT: pb.CAPABILITY_STT}
+_CAPABILITY_PB = {
+    Capability.TTS: pb.CAPABILITY_TTS,
+    Capability.STT: pb.CAPABILITY_STT,
+    Capability.VAD: pb.CAPABILITY_VAD,
+}
 _RUNTIME_PACKAGES = ("numpy", "onnxruntime", "grpcio", "protobuf")
 _END = object()
 
@@ -37,6 +44,7 @@ def _model_to_pb(info: ModelInfo) -> pb.Model:
         native_sample_rate_hz=info.native_sample_rate_hz,
         languages=list(info.languages),
         capability=_CAPABILITY_PB[info.capability],
+        voice_blending=info.voice_blending,
     )
 
 
@@ -49,6 +57,15 @@ def _runtime_facts() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return facts
+
+
+def _rss_bytes() -> int:
+    """Resident memory of this process (Linux); 0 elsewhere."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _next_chunk(chunks: Iterator[np.ndarray]) -> object:
@@ -92,15 +109,28 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                     loaded_at_s=r.loaded_at_s,
                     last_used_at_s=r.last_used_at_s,
                     in_flight=r.in_flight,
+                    expires_at_s=self._models.expires_at_s(model_id),
                 )
                 for model_id, r in self._models.resident.items()
             ],
+            loading=self._models.loading,
             device=self._settings.device,
             in_flight=self._in_flight,
             capacity=self._settings.capacity,
             pid=os.getpid(),
             runtime=self._runtime,
             started_at_s=self._started_at_s,
+            stats=self._stats(),
+        )
+
+    def _stats(self) -> pb.WorkerStats:
+        return pb.WorkerStats(
+            queue_depth=self._scheduler.queued,
+            inference_running=self._scheduler.running,
+            model_loads_total=self._models.loads_total,
+            model_load_seconds_total=self._models.load_seconds_total,
+            evictions_total=self._models.evictions_total,
+            memory_rss_bytes=_rss_bytes(),
         )
 
     async def Health(
@@ -142,6 +172,27 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
             if self._in_flight == 0:
                 self.idle.set()
 
+    async def Transcribe(
+        self, request_iterator: AsyncIterator[pb.TranscribeIn], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.TranscribeOut]:
+        # Same admission as Synthesize: one stream of either kind takes one slot.
+        if self._draining:
+            raise Unavailable("worker is shutting down")
+        if self._in_flight >= self._settings.capacity:
+            raise ResourceExhausted(
+                f"worker is at capacity ({self._settings.capacity} streams); retry shortly"
+            )
+        self._in_flight += 1
+        self.idle.clear()
+        try:
+            stream = transcribe(request_iterator, models=self._models, scheduler=self._scheduler)
+            async for out in stream:
+                yield out
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self.idle.set()
+
     async def _synthesize(
         self, requests: AsyncIterator[pb.SynthesizeIn]
     ) -> AsyncIterator[pb.SynthesizeOut]:
@@ -149,11 +200,15 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         if first is None or first.WhichOneof("item") != "config":
             raise InvalidArgument("the first Synthesize message must be a config")
         config = first.config
+        # Each RPC runs in its own task: its log lines carry the gateway's request id.
+        bind_context(request_id=config.request_id or None, model=config.model_id)
         info = self._models.info(config.model_id)
         if info.capability is not Capability.TTS:
             raise InvalidArgument(f"model {info.id!r} does not synthesize speech")
         voice = config.voice or info.default_voice.id
-        if voice not in (valid := info.voice_ids()):
+        if voice not in (valid := info.voice_ids()) and is_blend(voice):
+            voice = str(resolve_blend(info, voice))
+        elif voice not in valid:
             raise InvalidArgument(
                 f"model {info.id!r} has no voice {voice!r}; valid voices: {', '.join(valid)}"
             )
@@ -161,6 +216,7 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
             raise InvalidArgument(f"speed must be a positive number, got {config.speed}")
         lease = await self._models.acquire(info.id)
         playback = PlaybackClock(clock=self._scheduler.clock)
+        logger.debug("synthesis started: voice %s, speed %.2f", voice, config.speed)
         try:
             async for message in requests:
                 kind = message.WhichOneof("item")
@@ -181,6 +237,7 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                     yield out
         finally:
             lease.release()
+            logger.info("synthesis ended: %.2f s of audio sent", playback.audio_sent_s)
 
     async def _segment(
         self,

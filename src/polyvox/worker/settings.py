@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LifecycleSettings(BaseModel):
+    """When a worker loads and evicts models (see worker/models.py)."""
+
+    model_config = {"extra": "forbid"}
+
+    #: Idle seconds before a model is evicted; None keeps models until unloaded.
+    ttl_s: float | None = Field(default=300.0, ge=0)
+    #: A model is never evicted (by TTL or by the cap) before it was resident this long.
+    min_residency_s: float = Field(default=30.0, ge=0)
+    #: Seconds between TTL checks.
+    evict_check_interval_s: float = Field(default=5.0, gt=0)
+    #: Most models resident at once; loading one more evicts the least recently used.
+    resident_cap: int = Field(default=4, ge=1)
+    max_parallel_loads: int = Field(default=1, ge=1)
+    #: Run a short inference before a loaded model counts as resident (and ready).
+    warmup: bool = True
 
 
 class WorkerSettings(BaseSettings):
     """Every field can be set as ``POLYVOX_WORKER_<NAME>`` or by a CLI flag."""
 
-    model_config = SettingsConfigDict(env_prefix="POLYVOX_WORKER_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="POLYVOX_WORKER_", env_nested_delimiter="__", extra="forbid"
+    )
 
     engine: str = "piper"
     listen: str = "unix:///tmp/polyvox-worker.sock"
@@ -17,8 +37,11 @@ class WorkerSettings(BaseSettings):
     device: str = "cpu"
     #: Engine-specific settings (e.g. Piper's ``voices_dir``).
     options: dict[str, str] = Field(default_factory=dict)
-    #: Models loaded before the worker reports itself ready.
+    #: Models loaded (and warmed up) at start; they are pinned: never evicted by TTL or cap.
     preload: list[str] = Field(default_factory=list)
+    #: Set as JSON (``POLYVOX_WORKER_LIFECYCLE='{"ttl_s": 60}'``) or per field
+    #: (``POLYVOX_WORKER_LIFECYCLE__TTL_S=60``).
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     #: Most Synthesize streams served at once; more get RESOURCE_EXHAUSTED.
     capacity: int = Field(default=16, ge=1)
     #: Inferences run at once, each on cores / inference_threads CPU threads. On the

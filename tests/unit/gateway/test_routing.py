@@ -10,7 +10,7 @@ from polyvox.config import Settings
 from polyvox.engines.base import ModelInfo, VoiceInfo
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
 from polyvox.gateway.routing import Router
-from polyvox.gateway.worker_client import WorkerDescription
+from polyvox.gateway.worker_client import ResidentModelInfo, WorkerDescription
 from polyvox.supervisor.process import WorkerProcess, WorkerSpec, WorkerState
 
 MULTI = ModelInfo(
@@ -21,16 +21,23 @@ MULTI = ModelInfo(
 )
 
 
-def worker(state: WorkerState = WorkerState.UP, *, described: bool = True) -> WorkerProcess:
+def worker(
+    state: WorkerState = WorkerState.UP,
+    *,
+    described: bool = True,
+    worker_id: str = "piper-0",
+    resident: bool = False,
+) -> WorkerProcess:
     process = WorkerProcess(
-        WorkerSpec(worker_id="piper-0", engine="piper", python=Path("python"), address="unix:///x"),
+        WorkerSpec(worker_id=worker_id, engine="piper", python=Path("python"), address="unix:///x"),
         start_timeout_s=1, stop_timeout_s=1, backoff_initial_s=1, backoff_max_s=1,
     )  # fmt: skip
     process.state = state
     if described:
+        resident_models = (ResidentModelInfo("multi", 0, 0, 0, 0),) if resident else ()
         process.description = WorkerDescription(
-            engine="piper", engine_version="1", models=(MULTI,), resident=(), device="cpu",
-            in_flight=0, capacity=1, pid=1, runtime={}, started_at_s=0,
+            engine="piper", engine_version="1", models=(MULTI,), resident=resident_models,
+            device="cpu", in_flight=0, capacity=1, pid=1, runtime={}, started_at_s=0,
         )  # fmt: skip
     return process
 
@@ -72,3 +79,21 @@ def test_voice_resolution() -> None:
     assert routes.resolve_voice(MULTI, "alloy") == "amy"  # unmapped OpenAI name: default
     with pytest.raises(InvalidArgument, match="valid voices: amy, bob"):
         routes.resolve_voice(MULTI, "carol")
+
+
+def test_replicas_prefer_the_model_resident_then_the_fewest_segments_in_flight() -> None:
+    cold = worker(worker_id="piper-0")
+    warm_busy = worker(worker_id="piper-1", resident=True)
+    warm_idle = worker(worker_id="piper-2", resident=True)
+    down = worker(WorkerState.RESTARTING, worker_id="piper-3", resident=True)
+    warm_busy.client.segments_in_flight = 3
+    warm_idle.client.segments_in_flight = 1
+    workers = {w.spec.worker_id: w for w in (cold, warm_busy, warm_idle, down)}
+    routes = Router(Settings(config=None), workers)
+    assert routes.resolve("piper/multi").worker is warm_idle
+    warm_idle.client.segments_in_flight = 5
+    assert routes.resolve("piper/multi").worker is warm_busy
+    # Nobody has it resident: the least busy replica loads it.
+    for w in (warm_busy, warm_idle):
+        w.description = cold.description
+    assert routes.resolve("piper/multi").worker is cold

@@ -21,7 +21,7 @@ async def list_models(request: Request) -> dict[str, Any]:
     ]
     data += [
         {"id": alias, "object": "model", "created": 0, "owned_by": "polyvox", "alias_of": target}
-        for alias, target in sorted(request.app.state.settings.model_aliases.items())
+        for alias, target in sorted(routes.aliases().items())
         if target in catalog
     ]
     return {"object": "list", "data": data}

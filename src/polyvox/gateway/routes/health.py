@@ -22,14 +22,18 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """200 only when the default model can be served now."""
+    """200 only when the default model can be served now (preloaded and warmed up)."""
     routes: Router = request.app.state.router
+    supervisor: Supervisor = request.app.state.supervisor
     default_model = request.app.state.settings.default_model
     try:
         route = routes.resolve(default_model)
     except PolyvoxError as exc:
-        supervisor: Supervisor = request.app.state.supervisor
         reasons = [exc.message, f"supervisor: {supervisor.status}"]
+        return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+    description = await route.worker.refresh()
+    if description is not None and route.model.id in description.loading:
+        reasons = [f"{route.native_id} is loading on {route.worker.spec.worker_id}"]
         return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
     return JSONResponse({"status": "ready", "default_model": route.native_id})
 
@@ -56,6 +60,7 @@ async def health(request: Request) -> dict[str, Any]:
                 "resident_models": [r.model_id for r in description.resident]
                 if description
                 else [],
+                "loading_models": list(description.loading) if description else [],
                 "in_flight": description.in_flight if description else 0,
                 "capacity": description.capacity if description else 0,
                 "runtime": dict(description.runtime) if description else {},

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import grpc
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
-from polyvox.audio import create_encoder
+from polyvox.audio import OutputFormat, create_encoder
+from polyvox.engines.base import Capability
+from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
+from polyvox.gateway.metrics import GatewayMetrics
+from polyvox.gateway.openapi import error_responses
 from polyvox.gateway.routing import Router
 from polyvox.gateway.schemas import SpeechRequest
-from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, stream_encoded
+from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_encoded
 from polyvox.gateway.sse import sse_events
 from polyvox.gateway.worker_client import SynthesisSettings
 from polyvox.gateway.ws_session import SpeechSession
+from polyvox.logs import current_request_id, set_model
 from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenter
 
@@ -36,12 +42,33 @@ async def speech_websocket(websocket: WebSocket) -> None:
         websocket.app.state.router,
         max_text_chars=websocket.app.state.settings.max_input_chars,
     )
-    await session.run()
+    try:
+        await session.run()
+    finally:
+        if session.model is not None:
+            metrics: GatewayMetrics = websocket.app.state.metrics
+            metrics.observe_audio(session.model, session.audio_s)
 
 
-@router.post("/v1/audio/speech", response_class=StreamingResponse)
+#: One Content-Type per response_format, for the OpenAPI schema.
+_AUDIO_TYPES = tuple(dict.fromkeys(f.content_type for f in OutputFormat))
+
+
+@router.post(
+    "/v1/audio/speech",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The audio, streamed as it is made (or SSE events).",
+            "content": {kind: {} for kind in (*_AUDIO_TYPES, "text/event-stream")},
+        },
+        **error_responses(404, 413, 422, 429, 503, 504),
+    },
+)
 async def create_speech(body: SpeechRequest, request: Request) -> StreamingResponse:
+    started_s = time.perf_counter()
     settings = request.app.state.settings
+    deadline = Deadline(settings.request_timeout_s)
     routes: Router = request.app.state.router
     # Everything is checked before any synthesis starts.
     text = clean_text(body.input)
@@ -56,11 +83,14 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
         )
     sample_rate_hz = body.sample_rate or DEFAULT_SAMPLE_RATE_HZ
     encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
-    route = routes.resolve(body.model)
+    route = routes.resolve(body.model, capability=Capability.TTS)
+    set_model(route.native_id)
     voice = routes.resolve_voice(route.model, body.voice)
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    segments = await asyncio.to_thread(_SEGMENTER.split, text)
+    # The id the RequestIdMiddleware checked (or made): the worker logs it too.
+    request_id = current_request_id() or uuid.uuid4().hex
+    segments = await deadline.run(asyncio.to_thread(_SEGMENTER.split, text))
 
+    stats = StreamStats()
     chunks = stream_encoded(
         route.worker.client,
         SynthesisSettings(
@@ -68,17 +98,26 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
         ),
         segments,
         encoder=encoder,
+        stats=stats,
     )
     # Headers go out only once the first audio exists: an early failure is still
     # a JSON error with its own status, never a 200 with a broken body.
-    first = await anext(chunks)
-    audio = _body(first, chunks, request_id)
+    first = await deadline.run(anext(chunks))
+    first_audio_s = time.perf_counter() - started_s
+    metrics: GatewayMetrics = request.app.state.metrics
+
+    def observe() -> None:
+        total_s = time.perf_counter() - started_s
+        metrics.observe_speech(
+            route.native_id, first_audio_s=first_audio_s, total_s=total_s, audio_s=stats.audio_s
+        )
+
+    audio = _body(first, chunks, deadline, metrics=metrics, on_end=observe)
     sse = body.stream_format == "sse"
     return StreamingResponse(
         sse_events(audio) if sse else audio,
         media_type="text/event-stream" if sse else encoder.content_type,
         headers={
-            "x-request-id": request_id,
             "x-polyvox-model": route.native_id,
             "x-polyvox-voice": voice,
             "x-polyvox-sample-rate": str(sample_rate_hz),
@@ -87,15 +126,27 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
 
 
 async def _body(
-    first: bytes, rest: AsyncGenerator[bytes, None], request_id: str
+    first: bytes,
+    rest: AsyncGenerator[bytes, None],
+    deadline: Deadline,
+    *,
+    metrics: GatewayMetrics,
+    on_end: Callable[[], None],
 ) -> AsyncIterator[bytes]:
+    # Headers are sent: the only honest signal left is an unfinished body (or, for
+    # SSE, an error event; see sse_events).
     try:
         yield first
-        async for chunk in rest:
+        async for chunk in deadline.iterate(rest):
             yield chunk
     except grpc.aio.AioRpcError as exc:
-        # Headers are sent: the only honest signal left is an unfinished body.
-        logger.warning("request %s: stream ended by the worker: %s", request_id, exc.details())
+        logger.warning("stream ended by the worker: %s", exc.details())
+        metrics.error(ApiError.from_grpc(exc).code)
+        raise
+    except ApiError as exc:
+        logger.warning("stream ended: %s", exc.message)
+        metrics.error(exc.code)
         raise
     finally:
         await rest.aclose()
+        on_end()

@@ -12,6 +12,7 @@ class Capability(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPABILITY_UNSPECIFIED: _ClassVar[Capability]
     CAPABILITY_TTS: _ClassVar[Capability]
     CAPABILITY_STT: _ClassVar[Capability]
+    CAPABILITY_VAD: _ClassVar[Capability]
 
 class SampleFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -21,6 +22,7 @@ class SampleFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 CAPABILITY_UNSPECIFIED: Capability
 CAPABILITY_TTS: Capability
 CAPABILITY_STT: Capability
+CAPABILITY_VAD: Capability
 SAMPLE_FORMAT_UNSPECIFIED: SampleFormat
 SAMPLE_FORMAT_F32LE: SampleFormat
 SAMPLE_FORMAT_S16LE: SampleFormat
@@ -47,18 +49,20 @@ class Voice(_message.Message):
     def __init__(self, id: _Optional[str] = ..., language: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("id", "voices", "native_sample_rate_hz", "languages", "capability")
+    __slots__ = ("id", "voices", "native_sample_rate_hz", "languages", "capability", "voice_blending")
     ID_FIELD_NUMBER: _ClassVar[int]
     VOICES_FIELD_NUMBER: _ClassVar[int]
     NATIVE_SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
+    VOICE_BLENDING_FIELD_NUMBER: _ClassVar[int]
     id: str
     voices: _containers.RepeatedCompositeFieldContainer[Voice]
     native_sample_rate_hz: int
     languages: _containers.RepeatedScalarFieldContainer[str]
     capability: Capability
-    def __init__(self, id: _Optional[str] = ..., voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ..., native_sample_rate_hz: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., capability: _Optional[_Union[Capability, str]] = ...) -> None: ...
+    voice_blending: bool
+    def __init__(self, id: _Optional[str] = ..., voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ..., native_sample_rate_hz: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., capability: _Optional[_Union[Capability, str]] = ..., voice_blending: _Optional[bool] = ...) -> None: ...
 
 class ResidentModel(_message.Message):
     __slots__ = ("model_id", "loaded_at_s", "last_used_at_s", "in_flight", "expires_at_s")
@@ -75,7 +79,7 @@ class ResidentModel(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., loaded_at_s: _Optional[float] = ..., last_used_at_s: _Optional[float] = ..., in_flight: _Optional[int] = ..., expires_at_s: _Optional[float] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("engine", "engine_version", "capabilities", "models", "resident", "device", "in_flight", "capacity", "pid", "runtime", "started_at_s")
+    __slots__ = ("engine", "engine_version", "capabilities", "models", "resident", "device", "in_flight", "capacity", "pid", "runtime", "started_at_s", "loading", "stats")
     class RuntimeEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +98,8 @@ class WorkerInfo(_message.Message):
     PID_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_S_FIELD_NUMBER: _ClassVar[int]
+    LOADING_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
     engine: str
     engine_version: str
     capabilities: _containers.RepeatedScalarFieldContainer[Capability]
@@ -105,7 +111,25 @@ class WorkerInfo(_message.Message):
     pid: int
     runtime: _containers.ScalarMap[str, str]
     started_at_s: float
-    def __init__(self, engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., resident: _Optional[_Iterable[_Union[ResidentModel, _Mapping]]] = ..., device: _Optional[str] = ..., in_flight: _Optional[int] = ..., capacity: _Optional[int] = ..., pid: _Optional[int] = ..., runtime: _Optional[_Mapping[str, str]] = ..., started_at_s: _Optional[float] = ...) -> None: ...
+    loading: _containers.RepeatedScalarFieldContainer[str]
+    stats: WorkerStats
+    def __init__(self, engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., resident: _Optional[_Iterable[_Union[ResidentModel, _Mapping]]] = ..., device: _Optional[str] = ..., in_flight: _Optional[int] = ..., capacity: _Optional[int] = ..., pid: _Optional[int] = ..., runtime: _Optional[_Mapping[str, str]] = ..., started_at_s: _Optional[float] = ..., loading: _Optional[_Iterable[str]] = ..., stats: _Optional[_Union[WorkerStats, _Mapping]] = ...) -> None: ...
+
+class WorkerStats(_message.Message):
+    __slots__ = ("queue_depth", "inference_running", "model_loads_total", "model_load_seconds_total", "evictions_total", "memory_rss_bytes")
+    QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    INFERENCE_RUNNING_FIELD_NUMBER: _ClassVar[int]
+    MODEL_LOADS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_LOAD_SECONDS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    EVICTIONS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_RSS_BYTES_FIELD_NUMBER: _ClassVar[int]
+    queue_depth: int
+    inference_running: int
+    model_loads_total: int
+    model_load_seconds_total: float
+    evictions_total: int
+    memory_rss_bytes: int
+    def __init__(self, queue_depth: _Optional[int] = ..., inference_running: _Optional[int] = ..., model_loads_total: _Optional[int] = ..., model_load_seconds_total: _Optional[float] = ..., evictions_total: _Optional[int] = ..., memory_rss_bytes: _Optional[int] = ...) -> None: ...
 
 class HealthRequest(_message.Message):
     __slots__ = ()
@@ -223,3 +247,136 @@ class SynthesizeOut(_message.Message):
     audio: AudioChunk
     segment_end: SegmentEnd
     def __init__(self, audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., segment_end: _Optional[_Union[SegmentEnd, _Mapping]] = ...) -> None: ...
+
+class TranscriptionConfig(_message.Message):
+    __slots__ = ("model_id", "language", "prompt", "temperature", "word_timestamps", "vad_filter", "streaming", "request_id", "options")
+    class OptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    WORD_TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    VAD_FILTER_FIELD_NUMBER: _ClassVar[int]
+    STREAMING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    language: str
+    prompt: str
+    temperature: float
+    word_timestamps: bool
+    vad_filter: bool
+    streaming: bool
+    request_id: str
+    options: _containers.ScalarMap[str, str]
+    def __init__(self, model_id: _Optional[str] = ..., language: _Optional[str] = ..., prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., word_timestamps: _Optional[bool] = ..., vad_filter: _Optional[bool] = ..., streaming: _Optional[bool] = ..., request_id: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class TranscribeIn(_message.Message):
+    __slots__ = ("config", "audio", "end")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    config: TranscriptionConfig
+    audio: AudioChunk
+    end: EndOfInput
+    def __init__(self, config: _Optional[_Union[TranscriptionConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end: _Optional[_Union[EndOfInput, _Mapping]] = ...) -> None: ...
+
+class TranscriptWord(_message.Message):
+    __slots__ = ("start_s", "end_s", "word", "probability")
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
+    WORD_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    start_s: float
+    end_s: float
+    word: str
+    probability: float
+    def __init__(self, start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., word: _Optional[str] = ..., probability: _Optional[float] = ...) -> None: ...
+
+class TranscriptSegment(_message.Message):
+    __slots__ = ("id", "start_s", "end_s", "text", "avg_logprob", "compression_ratio", "no_speech_prob", "temperature", "tokens", "words", "seek")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    AVG_LOGPROB_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_RATIO_FIELD_NUMBER: _ClassVar[int]
+    NO_SPEECH_PROB_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    WORDS_FIELD_NUMBER: _ClassVar[int]
+    SEEK_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    start_s: float
+    end_s: float
+    text: str
+    avg_logprob: float
+    compression_ratio: float
+    no_speech_prob: float
+    temperature: float
+    tokens: _containers.RepeatedScalarFieldContainer[int]
+    words: _containers.RepeatedCompositeFieldContainer[TranscriptWord]
+    seek: int
+    def __init__(self, id: _Optional[int] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., text: _Optional[str] = ..., avg_logprob: _Optional[float] = ..., compression_ratio: _Optional[float] = ..., no_speech_prob: _Optional[float] = ..., temperature: _Optional[float] = ..., tokens: _Optional[_Iterable[int]] = ..., words: _Optional[_Iterable[_Union[TranscriptWord, _Mapping]]] = ..., seek: _Optional[int] = ...) -> None: ...
+
+class SpeechEvent(_message.Message):
+    __slots__ = ("kind", "time_s")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[SpeechEvent.Kind]
+        KIND_STARTED: _ClassVar[SpeechEvent.Kind]
+        KIND_STOPPED: _ClassVar[SpeechEvent.Kind]
+    KIND_UNSPECIFIED: SpeechEvent.Kind
+    KIND_STARTED: SpeechEvent.Kind
+    KIND_STOPPED: SpeechEvent.Kind
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TIME_S_FIELD_NUMBER: _ClassVar[int]
+    kind: SpeechEvent.Kind
+    time_s: float
+    def __init__(self, kind: _Optional[_Union[SpeechEvent.Kind, str]] = ..., time_s: _Optional[float] = ...) -> None: ...
+
+class TranscriptUpdate(_message.Message):
+    __slots__ = ("utterance_index", "final", "text", "start_s", "end_s", "segments")
+    UTTERANCE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    utterance_index: int
+    final: bool
+    text: str
+    start_s: float
+    end_s: float
+    segments: _containers.RepeatedCompositeFieldContainer[TranscriptSegment]
+    def __init__(self, utterance_index: _Optional[int] = ..., final: _Optional[bool] = ..., text: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., segments: _Optional[_Iterable[_Union[TranscriptSegment, _Mapping]]] = ...) -> None: ...
+
+class TranscriptionInfo(_message.Message):
+    __slots__ = ("language", "language_probability", "duration_s", "duration_after_vad_s")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    DURATION_AFTER_VAD_S_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    language_probability: float
+    duration_s: float
+    duration_after_vad_s: float
+    def __init__(self, language: _Optional[str] = ..., language_probability: _Optional[float] = ..., duration_s: _Optional[float] = ..., duration_after_vad_s: _Optional[float] = ...) -> None: ...
+
+class TranscribeOut(_message.Message):
+    __slots__ = ("segment", "speech", "transcript", "info")
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    SPEECH_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    segment: TranscriptSegment
+    speech: SpeechEvent
+    transcript: TranscriptUpdate
+    info: TranscriptionInfo
+    def __init__(self, segment: _Optional[_Union[TranscriptSegment, _Mapping]] = ..., speech: _Optional[_Union[SpeechEvent, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptUpdate, _Mapping]] = ..., info: _Optional[_Union[TranscriptionInfo, _Mapping]] = ...) -> None: ...

