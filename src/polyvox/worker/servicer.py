@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -156,26 +157,22 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
     async def Synthesize(
         self, request_iterator: AsyncIterator[pb.SynthesizeIn], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.SynthesizeOut]:
-        if self._draining:
-            raise Unavailable("worker is shutting down")
-        if self._in_flight >= self._settings.capacity:
-            raise ResourceExhausted(
-                f"worker is at capacity ({self._settings.capacity} streams); retry shortly"
-            )
-        self._in_flight += 1
-        self.idle.clear()
-        try:
+        with self._admitted():
             async for out in self._synthesize(request_iterator):
                 yield out
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self.idle.set()
 
     async def Transcribe(
         self, request_iterator: AsyncIterator[pb.TranscribeIn], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.TranscribeOut]:
-        # Same admission as Synthesize: one stream of either kind takes one slot.
+        # One stream of either kind takes one capacity slot.
+        with self._admitted():
+            stream = transcribe(request_iterator, models=self._models, scheduler=self._scheduler)
+            async for out in stream:
+                yield out
+
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """Hold one of the worker's stream slots, or refuse: draining or at capacity."""
         if self._draining:
             raise Unavailable("worker is shutting down")
         if self._in_flight >= self._settings.capacity:
@@ -185,9 +182,7 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         self._in_flight += 1
         self.idle.clear()
         try:
-            stream = transcribe(request_iterator, models=self._models, scheduler=self._scheduler)
-            async for out in stream:
-                yield out
+            yield
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
