@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
+from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerClient
 from support.servers import run_gateway
 
 SPEAK = {"model": "tts-1", "voice": "alloy", "response_format": "pcm"}
@@ -79,3 +80,30 @@ async def test_sigterm_lets_running_streams_finish(tmp_path: Path) -> None:
         # Twelve sentences of audio arrived in full (each is well over a second).
         assert pcm_seconds(b"".join(received)) > 12 * 1.5
         assert await asyncio.wait_for(gateway.process.wait(), 60) in (0, -signal.SIGTERM)
+
+
+async def test_a_refused_stream_moves_to_another_replica(tmp_path: Path) -> None:
+    config = {"engines": {"piper": {"env": "shared", "replicas": 2, "capacity": 1}}}
+    long_text = " ".join(["Someone else keeps this worker busy."] * 30)
+    async with (
+        run_gateway(config, workdir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, timeout=120) as client,
+    ):
+        workers = {w["id"]: w for w in (await client.get("/health")).json()["workers"]}
+        # Fill piper-0 (the replica the router tries first) behind the gateway's back,
+        # so the gateway's own load figures cannot steer around it.
+        outsider = WorkerClient(workers["piper-0"]["address"])
+        busy = outsider.synthesize(
+            SynthesisSettings(model_id="en_US-joe-medium", voice="joe"), [long_text]
+        )
+        try:
+            assert isinstance(await anext(busy), AudioChunk)
+            response = await client.post(
+                "/v1/audio/speech", json={**SPEAK, "input": "Please take me elsewhere."}
+            )
+            assert response.status_code == 200, response.text
+            assert pcm_seconds(response.content) > 1.0
+        finally:
+            await busy.aclose()
+            await outsider.close()
+    assert "retrying on piper-1" in gateway.log_path.read_text()

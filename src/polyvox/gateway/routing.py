@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from polyvox.config import OPENAI_VOICES, Settings
@@ -72,9 +72,16 @@ class Router:
         builtin = {alias: target for alias, target in BUILTIN_ALIASES.items() if target in catalog}
         return {**builtin, **self._settings.model_aliases}
 
-    def resolve(self, name: str, *, capability: Capability | None = None) -> Route:
-        """Find the worker for ``name`` (an alias or a native id) that can serve it now;
-        with ``capability``, a model of another kind is a clear 400."""
+    def resolve(
+        self,
+        name: str,
+        *,
+        capability: Capability | None = None,
+        exclude: Collection[str] = (),
+    ) -> Route:
+        """Find the worker for ``name`` (an alias or a native id) that can serve it now,
+        other than the worker ids in ``exclude``; with ``capability``, a model of
+        another kind is a clear 400."""
         native_id = self.native_id(name)
         catalog = self.catalog()
         if native_id not in catalog:
@@ -91,7 +98,11 @@ class Router:
         if capability is not None and model.capability is not capability:
             raise InvalidArgument(self._wrong_kind(name, model, capability))
         replicas = self.workers_for(native_id)
-        up = [worker for worker in replicas if worker.state is WorkerState.UP]
+        up = [
+            worker
+            for worker in replicas
+            if worker.state is WorkerState.UP and worker.spec.worker_id not in exclude
+        ]
         if not up:
             states = ", ".join(sorted({worker.state.value for worker in replicas}))
             raise Unavailable(f"no worker for {native_id} is up ({states}); retry shortly")

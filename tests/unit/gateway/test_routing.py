@@ -91,6 +91,8 @@ def test_replicas_prefer_the_model_resident_then_the_fewest_segments_in_flight()
     workers = {w.spec.worker_id: w for w in (cold, warm_busy, warm_idle, down)}
     routes = Router(Settings(config=None), workers)
     assert routes.resolve("piper/multi").worker is warm_idle
+    # A retry leaves out the replica that refused it.
+    assert routes.resolve("piper/multi", exclude={"piper-2"}).worker is warm_busy
     warm_idle.client.segments_in_flight = 5
     assert routes.resolve("piper/multi").worker is warm_busy
     # Nobody has it resident: the least busy replica loads it.

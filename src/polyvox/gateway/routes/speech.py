@@ -12,13 +12,14 @@ import grpc
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
-from polyvox.audio import OutputFormat, create_encoder
+from polyvox.audio import AudioEncoder, OutputFormat, create_encoder
 from polyvox.engines.base import Capability
+from polyvox.errors import PolyvoxError
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
 from polyvox.gateway.metrics import GatewayMetrics
 from polyvox.gateway.openapi import error_responses
-from polyvox.gateway.routing import Router
+from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.schemas import SpeechRequest
 from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_encoded
 from polyvox.gateway.sse import sse_events
@@ -49,6 +50,11 @@ async def speech_websocket(websocket: WebSocket) -> None:
             metrics: GatewayMetrics = websocket.app.state.metrics
             metrics.observe_audio(session.model, session.audio_s)
 
+
+#: Worker answers after which a stream with no audio sent yet moves to another replica.
+_RETRY_ELSEWHERE = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+)
 
 #: One Content-Type per response_format, for the OpenAPI schema.
 _AUDIO_TYPES = tuple(dict.fromkeys(f.content_type for f in OutputFormat))
@@ -90,19 +96,37 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     request_id = current_request_id() or uuid.uuid4().hex
     segments = await deadline.run(asyncio.to_thread(_SEGMENTER.split, text))
 
-    stats = StreamStats()
-    chunks = stream_encoded(
-        route.worker.client,
-        SynthesisSettings(
-            model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
-        ),
-        segments,
-        encoder=encoder,
-        stats=stats,
+    synthesis = SynthesisSettings(
+        model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
     )
-    # Headers go out only once the first audio exists: an early failure is still
-    # a JSON error with its own status, never a 200 with a broken body.
-    first = await deadline.run(anext(chunks))
+
+    async def start(
+        on: Route, encoder: AudioEncoder
+    ) -> tuple[AsyncGenerator[bytes, None], StreamStats, bytes]:
+        stats = StreamStats()
+        chunks = stream_encoded(on.worker.client, synthesis, segments, encoder=encoder, stats=stats)
+        # Headers go out only once the first audio exists: an early failure is still
+        # a JSON error with its own status, never a 200 with a broken body.
+        return chunks, stats, await deadline.run(anext(chunks))
+
+    try:
+        chunks, stats, first = await start(route, encoder)
+    except grpc.aio.AioRpcError as exc:
+        # No audio has left yet, so another replica can take the request over once.
+        if exc.code() not in _RETRY_ELSEWHERE:
+            raise
+        try:
+            retry = routes.resolve(
+                body.model, capability=Capability.TTS, exclude={route.worker.spec.worker_id}
+            )
+        except PolyvoxError:
+            raise exc from None
+        logger.warning(
+            "%s refused the stream (%s); retrying on %s",
+            route.worker.spec.worker_id, exc.code().name, retry.worker.spec.worker_id,
+        )  # fmt: skip
+        encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
+        chunks, stats, first = await start(retry, encoder)
     first_audio_s = time.perf_counter() - started_s
     metrics: GatewayMetrics = request.app.state.metrics
 
