@@ -7,6 +7,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
+
 from polyvox.gateway.errors import ApiError, error_body
 
 
@@ -17,7 +19,7 @@ def _event(payload: dict[str, Any]) -> bytes:
 async def sse_events(audio: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """Wrap encoded audio chunks as base64 delta events, closed by a done event.
 
-    A stream that fails with an ApiError (the request timed out) ends with an
+    A stream that fails (the request timed out, the worker died) ends with an
     ``error`` event carrying OpenAI's error object instead of the done event.
     """
     total_bytes = 0
@@ -25,8 +27,9 @@ async def sse_events(audio: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         async for chunk in audio:
             total_bytes += len(chunk)
             yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()})
-    except ApiError as exc:
-        body = error_body(exc.status, exc.message, code=exc.code, param=exc.param)
+    except (ApiError, grpc.aio.AioRpcError) as exc:
+        error = ApiError.from_grpc(exc) if isinstance(exc, grpc.aio.AioRpcError) else exc
+        body = error_body(error.status, error.message, code=error.code, param=error.param)
         yield _event({"type": "error", **body})
         return
     # Engines here count no tokens; the fields exist so OpenAI clients parse the event.
