@@ -4,9 +4,12 @@ worker's stream is cancelled with it (nothing keeps running for a client that ga
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import httpx
+import numpy as np
+import soundfile
 
 from support.servers import run_gateway
 
@@ -41,3 +44,30 @@ async def test_speech_past_the_timeout_is_a_504_and_frees_the_worker(tmp_path: P
         assert worker["in_flight"] == 0
         # Other routes are not held to it.
         assert (await client.get("/v1/models")).status_code == 200
+
+
+async def test_transcription_past_the_timeout_is_a_504(tmp_path: Path) -> None:
+    config = {
+        **CONFIG,
+        "engines": {**CONFIG["engines"], "whisper": {"preload": ["tiny.en"]}},
+    }
+    tone = np.sin(2 * np.pi * 440 * np.arange(16_000 * 3) / 16_000).astype(np.float32) * 0.3
+    upload = io.BytesIO()
+    soundfile.write(upload, tone, 16_000, format="WAV")
+    async with (
+        run_gateway(config, workdir=tmp_path) as gateway,
+        httpx.AsyncClient(base_url=gateway.url, timeout=60) as client,
+    ):
+        for _ in range(3000):  # the whisper worker may start after /readyz (bounded wait)
+            models = (await client.get("/v1/models")).json()["data"]
+            if any(model["id"] == "whisper/tiny.en" for model in models):
+                break
+            await asyncio.sleep(0.2)
+        for stream in ("false", "true"):
+            response = await client.post(
+                "/v1/audio/transcriptions",
+                data={"model": "whisper-1", "stream": stream},
+                files={"file": ("tone.wav", upload.getvalue(), "audio/wav")},
+            )
+            assert response.status_code == 504, response.text
+            assert response.json()["error"]["code"] == "timeout"

@@ -1,4 +1,4 @@
-"""Hold a speech request to ``request_timeout_s``, from its arrival to its last byte.
+"""Hold a speech or transcription request to ``request_timeout_s``, from arrival to last byte.
 
 Before the first byte the client gets a JSON 504; once headers are sent, the
 stream ends with an error (an unfinished body; an ``error`` event for SSE).

@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from polyvox.audio.decode import AudioDecodeError, decode_audio
 from polyvox.engines.base import Capability
 from polyvox.engines.transcript import TranscriptEvent, TranscriptionInfo, TranscriptSegment
+from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError, error_body
 from polyvox.gateway.openapi import error_responses
 from polyvox.gateway.routing import Router
@@ -68,7 +69,7 @@ async def transcription_websocket(websocket: WebSocket) -> None:
                 )
             },
         },
-        **error_responses(404, 413, 429, 502, 503),
+        **error_responses(404, 413, 429, 502, 503, 504),
     },
 )
 async def create_transcription(
@@ -88,6 +89,7 @@ async def create_transcription(
     ] = False,
 ) -> Response:
     settings = request.app.state.settings
+    deadline = Deadline(settings.request_timeout_s)
     routes: Router = request.app.state.router
     route = routes.resolve(model, capability=Capability.STT)
     set_model(route.native_id)
@@ -103,8 +105,10 @@ async def create_transcription(
     if file.size == 0:
         raise ApiError(400, "the uploaded file is empty", code="empty_file", param="file")
     rate_hz = route.model.native_sample_rate_hz
-    samples = await asyncio.to_thread(
-        _decode, file.file, rate_hz=rate_hz, max_duration_s=settings.max_audio_duration_s
+    samples = await deadline.run(
+        asyncio.to_thread(
+            _decode, file.file, rate_hz=rate_hz, max_duration_s=settings.max_audio_duration_s
+        )
     )
     transcription = TranscriptionSettings(
         model_id=route.model.id,
@@ -121,13 +125,13 @@ async def create_transcription(
     if stream:
         # As for speech: headers leave once the worker has answered, so an early
         # failure is still a JSON error with its own status.
-        first = await anext(events, None)
+        first = await deadline.run(anext(events, None))
         if first is None:
             raise _ended_early()
         return StreamingResponse(
-            _sse(first, events), media_type="text/event-stream", headers=headers
+            _sse(first, events, deadline), media_type="text/event-stream", headers=headers
         )
-    transcript = await _collect(events)
+    transcript = await deadline.run(_collect(events))
     response = render(transcript, response_format, granularities=granularities)
     response.headers.update(headers)
     return response
@@ -160,20 +164,20 @@ def _ended_early() -> ApiError:
 
 
 async def _sse(
-    first: TranscriptEvent, rest: AsyncGenerator[TranscriptEvent, None]
+    first: TranscriptEvent, rest: AsyncGenerator[TranscriptEvent, None], deadline: Deadline
 ) -> AsyncIterator[bytes]:
     """OpenAI's ``transcript.text.delta`` per segment, then ``transcript.text.done``."""
     text = ""
     try:
-        async for event in _chain(first, rest):
+        async for event in deadline.iterate(_chain(first, rest)):
             if isinstance(event, TranscriptSegment) and event.text.strip():
                 delta = event.text if text else event.text.lstrip()
                 text += delta
                 yield text_delta(delta)
         yield text_done(text)
-    except grpc.aio.AioRpcError as exc:
+    except (grpc.aio.AioRpcError, ApiError) as exc:
         # Headers are sent: an error event is the only signal left.
-        error = ApiError.from_grpc(exc)
+        error = ApiError.from_grpc(exc) if isinstance(exc, grpc.aio.AioRpcError) else exc
         logger.warning("transcription stream ended by the worker: %s", error.message)
         yield sse_event(
             {"type": "error", **error_body(error.status, error.message, code=error.code)}
