@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import openai
 import pytest
+import websockets
 from openai import AsyncOpenAI
 
 from support.servers import Gateway
@@ -96,6 +98,16 @@ async def test_unknown_route_and_method_are_json(gateway: Gateway) -> None:
     assert wrong_method.status_code == 405
     assert missing.json()["error"]["message"]
     assert wrong_method.json()["error"]["message"]
+
+
+async def test_unknown_websocket_path_is_a_json_404(gateway: Gateway) -> None:
+    url = gateway.url.replace("http://", "ws://") + "/v1/audio/nothing/ws"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(url):
+            pass
+    assert refused.value.response.status_code == 404
+    error = json.loads(refused.value.response.body or b"{}")["error"]
+    assert "/v1/audio/nothing/ws" in error["message"]
 
 
 async def test_sdk_raises_typed_errors(openai_client: AsyncOpenAI) -> None:

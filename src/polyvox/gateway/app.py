@@ -7,11 +7,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 
 import polyvox
 from polyvox.config import Settings
-from polyvox.gateway.errors import install_error_handlers
+from polyvox.gateway.errors import error_response, install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
 from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
@@ -52,7 +52,18 @@ def create_app(settings: Settings) -> FastAPI:
     install_operations(app, settings, supervisor)
     for module in (speech, transcriptions, catalog, health, ps):
         app.include_router(module.router)
+    app.add_api_websocket_route("/{path:path}", _unknown_websocket)  # last: a catch-all
     return app
+
+
+async def _unknown_websocket(websocket: WebSocket) -> None:
+    """A WebSocket to a path nobody serves gets a JSON 404, not Starlette's bare 403."""
+    if "websocket.http.response" not in websocket.scope.get("extensions", {}):
+        await websocket.close(code=1008, reason="no WebSocket route here")
+        return
+    await websocket.send_denial_response(
+        error_response(404, f"no WebSocket route at {websocket.url.path}", code="not_found")
+    )
 
 
 def _log_start_failure(supervisor: Supervisor) -> Callable[[asyncio.Task[None]], None]:
