@@ -6,6 +6,7 @@ piper-tts and onnxruntime), then for each concurrency drives POST /v1/audio/spee
 Piper engine in this process with the same concurrency as the baseline.
 
     uv run python bench/latency.py [--concurrency 1 4 8] [--rounds 2] [--out bench/results]
+                                   [--segmentation '{"first_segment_words": 6}']
 
 Prints a table and writes latency.json and latency.png.
 """
@@ -29,7 +30,7 @@ import numpy as np
 
 from polyvox.engines.base import SynthesisRequest
 from polyvox.engines.piper import PiperEngine
-from polyvox.text.segment import Segmenter
+from polyvox.text.segment import SegmentationSettings, Segmenter
 from polyvox.worker.settings import WorkerSettings
 from support.servers import run_gateway
 from support.speech import Decoded, decode, decode_pcm, transcribe, word_error_rate
@@ -96,20 +97,29 @@ async def served_request(client: httpx.AsyncClient, text: str, fmt: str) -> Run:
     return Run(first_audio_s=first or total, total_s=total, audio_s=audio_s)
 
 
-async def drive_served(url: str, concurrency: int, rounds: int, fmt: str) -> Summary:
-    work = [s for _ in range(rounds) for s in SENTENCES]
+async def drive_served(
+    url: str, concurrency: int, rounds: int, formats: tuple[str, ...]
+) -> list[Summary]:
+    """Each client takes its share of the sentences; every sentence is asked for in each
+    of ``formats`` back to back, so formats are compared under the same machine load."""
+    work = [(s, fmt) for _ in range(rounds) for s in SENTENCES for fmt in formats]
     async with httpx.AsyncClient(base_url=url, timeout=300) as client:
-        await served_request(client, SENTENCES[0], fmt)  # warm-up
-        runs: list[Run] = []
+        for fmt in formats:  # warm-up: first use of each encoder
+            await served_request(client, SENTENCES[0], fmt)
+        runs: dict[str, list[Run]] = {fmt: [] for fmt in formats}
 
         async def one_client(index: int) -> None:
-            for text in work[index::concurrency] if concurrency > 1 else work:
-                runs.append(await served_request(client, text, fmt))
+            for text, fmt in work[index::concurrency]:
+                runs[fmt].append(await served_request(client, text, fmt))
 
         started = time.perf_counter()
         await asyncio.gather(*(one_client(i) for i in range(concurrency)))
         wall = time.perf_counter() - started
-    return summarize("served", concurrency, fmt, runs, wall)
+    # With several formats, wall time covers them all: throughput is per format's share.
+    return [
+        summarize("served", concurrency, fmt, runs[fmt], wall * len(runs[fmt]) / len(work))
+        for fmt in formats
+    ]
 
 
 def direct_request(model: Any, segmenter: Segmenter, text: str) -> Run:
@@ -124,9 +134,8 @@ def direct_request(model: Any, segmenter: Segmenter, text: str) -> Run:
     return Run(first_audio_s=first or total, total_s=total, audio_s=samples / 22_050)
 
 
-def drive_direct(model: Any, concurrency: int, rounds: int) -> Summary:
+def drive_direct(model: Any, segmenter: Segmenter, concurrency: int, rounds: int) -> Summary:
     """The engine in this process, same segments, ``concurrency`` threads."""
-    segmenter = Segmenter()
     work = [s for _ in range(rounds) for s in SENTENCES]
     direct_request(model, segmenter, SENTENCES[0])  # warm-up
     started = time.perf_counter()
@@ -181,9 +190,8 @@ def print_table(summaries: list[Summary]) -> None:
         print(f"concurrency {c}: served/direct throughput = {ratio:.3f}")
 
 
-async def round_trip_wer(url: str, model: Any) -> dict[str, float]:
+async def round_trip_wer(url: str, model: Any, segmenter: Segmenter) -> dict[str, float]:
     """Mean word error rate of Whisper tiny.en on served and on direct audio."""
-    segmenter = Segmenter()
     served, direct = [], []
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         for text in SENTENCES:
@@ -206,10 +214,20 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument(
+        "--segmentation",
+        type=SegmentationSettings.model_validate_json,
+        default=SegmentationSettings(),
+        help="segment sizes as JSON, e.g. '{\"first_segment_words\": 6}' (default: the server's)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     summaries: list[Summary] = []
-    config = {"engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}}}
+    segmenter = Segmenter(args.segmentation)
+    config = {
+        "engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}},
+        "segmentation": args.segmentation.model_dump(),
+    }
     # The engine configured as the worker runs it by default (WorkerSettings).
     inference_threads = WorkerSettings().inference_threads
     engine = PiperEngine(threads_per_inference=max(1, (os.cpu_count() or 1) // inference_threads))
@@ -217,16 +235,20 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         async with run_gateway(config, workdir=Path(workdir)) as gateway:
             for concurrency in args.concurrency:
-                for fmt in ("pcm", "wav", "mp3") if concurrency == 1 else ("pcm",):
-                    summaries.append(await drive_served(gateway.url, concurrency, args.rounds, fmt))
+                formats = ("pcm", "wav", "mp3") if concurrency == 1 else ("pcm",)
+                summaries += await drive_served(gateway.url, concurrency, args.rounds, formats)
             # After the timed runs, so transcription does not disturb them.
-            wer = await round_trip_wer(gateway.url, model)
+            wer = await round_trip_wer(gateway.url, model, segmenter)
     for concurrency in args.concurrency:
-        summaries.append(drive_direct(model, concurrency, args.rounds))
+        summaries.append(drive_direct(model, segmenter, concurrency, args.rounds))
     print_table(summaries)
     print(f"round-trip WER (Whisper tiny.en): served {wer['served_wer']:.3f}, "
           f"direct {wer['direct_wer']:.3f}")  # fmt: skip
-    results = {"runs": [asdict(s) for s in summaries], "round_trip_wer": wer}
+    results = {
+        "segmentation": args.segmentation.model_dump(),
+        "runs": [asdict(s) for s in summaries],
+        "round_trip_wer": wer,
+    }
     (args.out / "latency.json").write_text(json.dumps(results, indent=2))
     plot(summaries, args.out / "latency.png")
     print(f"wrote {args.out / 'latency.json'} and {args.out / 'latency.png'}")

@@ -20,6 +20,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from polyvox.text.segment import SegmentationSettings
 from polyvox.worker.settings import LifecycleSettings
 
 DEFAULT_MODEL = "piper/en_US-joe-medium"
@@ -57,6 +58,9 @@ class EngineSettings(BaseModel):
     capacity: int = Field(default=16, ge=1)
     #: Inferences a worker runs at once (see WorkerSettings.inference_threads).
     inference_threads: int = Field(default=1, ge=1)
+    #: Segments longer than this are synthesized in pieces while the worker serves
+    #: other streams too (see WorkerSettings.busy_split_chars); 0: never.
+    busy_split_chars: int = Field(default=40, ge=0)
 
 
 def _default_engines() -> dict[str, EngineSettings]:
@@ -103,6 +107,10 @@ class Settings(BaseSettings):
     voice_aliases: dict[str, str] = Field(
         default_factory=lambda: {"onyx": "jm_kumo", "echo": "jm_kumo", "ash": "jm_kumo"}
     )
+
+    #: Segment sizes: shorter starts faster and blocks other streams for less time
+    #: (an inference cannot be pre-empted); longer keeps more natural prosody.
+    segmentation: SegmentationSettings = Field(default_factory=SegmentationSettings)
 
     max_input_chars: int = Field(default=4096, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)

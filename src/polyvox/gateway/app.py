@@ -17,6 +17,7 @@ from polyvox.gateway.operations import install_operations
 from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.supervisor.supervisor import Supervisor
+from polyvox.text.segment import Segmenter
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.supervisor = supervisor
     app.state.router = Router(settings, supervisor.workers)
+    # One segmenter for the HTTP and WebSocket paths: pysbd's rules compile once.
+    app.state.segmenter = Segmenter(settings.segmentation)
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit,

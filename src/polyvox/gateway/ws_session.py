@@ -70,12 +70,14 @@ class _Utterance:
 
 
 class SpeechSession:
-    def __init__(self, websocket: WebSocket, router: Router, *, max_text_chars: int) -> None:
+    def __init__(
+        self, websocket: WebSocket, router: Router, *, segmenter: Segmenter, max_text_chars: int
+    ) -> None:
         self._ws = websocket
         self._router = router
         self._max_text_chars = max_text_chars
         self._send_lock = asyncio.Lock()
-        self._segmenter = Segmenter()
+        self._segmenter = segmenter
         self._buffer = TextBuffer(self._segmenter)
         self._update: SessionUpdate | None = None
         self._route: Route | None = None

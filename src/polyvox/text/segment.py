@@ -2,9 +2,15 @@
 
 The first segment is short (its first clause, or its first few words) so the
 worker can start speaking at once; later segments follow sentence boundaries
-(pysbd handles abbreviations, decimals, times, URLs and e-mail addresses), and a
-sentence longer than the limit is cut at a clause, else between words. Words are
-never cut.
+(pysbd handles abbreviations, decimals, times, URLs and e-mail addresses). A
+sentence longer than ``clause_chars`` is cut at its clauses, and a clause longer
+than ``max_chars`` between words. Words are never cut.
+
+Segment length is a latency budget, not only a matter of style: a worker cannot
+pre-empt an inference, so a stream that starts while another stream's segment is
+being synthesized waits for it. On Piper joe (2 cores) an inference costs about
+25 ms plus 55 ms per second of audio (``bench/segment_cost.py``): four words are
+~80 ms, a 60-character clause ~200 ms, a 300-character run ~1 s.
 """
 
 from __future__ import annotations
@@ -12,10 +18,10 @@ from __future__ import annotations
 import re
 
 import pysbd
+from pydantic import BaseModel, Field
 
-#: Clause boundaries: punctuation followed by a space. A comma in "3,000" or a
-#: colon in "10:30" has no space after it, so it is never a boundary.
-_CLAUSE_BREAK = re.compile(r"(?<=[,;:\u2014\u2013])\s+|\s+(?=[\u2014\u2013]\s)")  # em/en dash
+from polyvox.text.pieces import CLAUSE_BREAK, split_long
+
 #: URLs and e-mail addresses, which pysbd would split at "?" or "!". Trailing
 #: sentence punctuation is left outside the match.
 _UNSPLITTABLE = re.compile(
@@ -23,26 +29,48 @@ _UNSPLITTABLE = re.compile(
 )
 #: Placeholders use private-use characters that no sentence rule treats as punctuation.
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+#: Words that lean on the next one; a first segment does not end on them.
+_FUNCTION_WORDS = {
+    "en": frozenset((
+        "a", "an", "the", "and", "or", "but", "nor", "of", "to", "in", "on", "at", "for",
+        "with", "by", "from", "as", "into", "than", "that", "my", "your", "our", "their",
+        "his", "her", "its", "this", "these", "those", "is", "are", "was", "were", "will",
+        "would", "can", "could", "should", "shall", "must", "may", "might", "have", "has",
+        "had", "be", "been", "do", "does", "did",
+    )),
+}  # fmt: skip
+
+
+class SegmentationSettings(BaseModel):
+    """Segment sizes (the gateway's ``segmentation`` setting)."""
+
+    model_config = {"extra": "forbid"}
+
+    #: Words in a stream's first segment when its first clause is longer than
+    #: ``first_clause_max_words``.
+    first_segment_words: int = Field(default=4, ge=1)
+    #: A first clause up to this many words is the first segment, whole.
+    first_clause_max_words: int = Field(default=5, ge=1)
+    #: A later sentence longer than this (characters) is cut at its clauses, which
+    #: are packed back into runs up to this length.
+    clause_chars: int = Field(default=60, ge=10)
+    #: Longest later segment, in characters: a longer clause is cut between words.
+    max_chars: int = Field(default=150, ge=10)
 
 
 class Segmenter:
     """Stateless once built; one instance serves every request."""
 
     def __init__(
-        self,
-        *,
-        language: str = "en",
-        first_segment_words: int = 6,
-        first_clause_max_words: int = 10,
-        max_chars: int = 300,
+        self, settings: SegmentationSettings | None = None, *, language: str = "en"
     ) -> None:
-        #: Words in the first segment when its first clause is longer than that.
-        self.first_segment_words = first_segment_words
-        #: A first clause up to this many words is kept whole.
-        self.first_clause_max_words = first_clause_max_words
-        #: Longest later segment, in characters.
-        self.max_chars = max_chars
+        settings = settings or SegmentationSettings()
+        self.first_segment_words = settings.first_segment_words
+        self.first_clause_max_words = settings.first_clause_max_words
+        self.clause_chars = settings.clause_chars
+        self.max_chars = settings.max_chars
         self._sentences = pysbd.Segmenter(language=language, clean=False, char_span=False)
+        self._function_words = _FUNCTION_WORDS.get(language, frozenset())
 
     def sentences(self, text: str) -> list[str]:
         """Sentences of ``text``, stripped; URLs and e-mail addresses stay whole."""
@@ -64,40 +92,29 @@ class Segmenter:
 
         ``first`` says whether these are a stream's first segments (cut short).
         """
+        sentences = self.sentences(text)
         segments: list[str] = []
-        for sentence in self.sentences(text):
-            segments += _split_long(sentence, self.max_chars)
-        if segments and first:
-            segments[:1] = self.split_first(segments[0])
+        if sentences and first:
+            head, *rest = self.split_first(sentences[0])
+            segments.append(head)
+            sentences[:1] = rest
+        for sentence in sentences:
+            segments += split_long(sentence, self.clause_chars, self.max_chars)
         return segments
 
     def split_first(self, sentence: str) -> list[str]:
+        """``sentence`` as [head, rest]: its first clause or first few words, then the
+        rest; or whole when it is short."""
         words = sentence.split()
-        if len(words) <= self.first_segment_words:
+        # A tail of one or two words would sound clipped on its own.
+        if len(words) <= self.first_segment_words + 2:
             return [sentence]
-        clause = _CLAUSE_BREAK.split(sentence, maxsplit=1)
+        clause = CLAUSE_BREAK.split(sentence, maxsplit=1)
         if len(clause) == 2 and len(clause[0].split()) <= self.first_clause_max_words:
             return [clause[0], clause[1]]
-        head = " ".join(words[: self.first_segment_words])
-        return [head, " ".join(words[self.first_segment_words :])]
-
-
-def _split_long(sentence: str, max_chars: int) -> list[str]:
-    """Cut a sentence over ``max_chars`` at clauses, then between words."""
-    if len(sentence) <= max_chars:
-        return [sentence]
-    pieces: list[str] = []
-    for clause in _CLAUSE_BREAK.split(sentence):
-        pieces += _pack(clause.split(), max_chars) if len(clause) > max_chars else [clause]
-    return _pack(pieces, max_chars)
-
-
-def _pack(parts: list[str], max_chars: int) -> list[str]:
-    """Join parts with spaces into runs no longer than ``max_chars`` (a longer part stays whole)."""
-    runs: list[str] = []
-    for part in parts:
-        if runs and len(runs[-1]) + 1 + len(part) <= max_chars:
-            runs[-1] = f"{runs[-1]} {part}"
-        else:
-            runs.append(part)
-    return runs
+        cut = self.first_segment_words
+        # "We will meet at | the station" sounds broken; "We will meet | at the station"
+        # does not. Keep at least two words in the head.
+        while cut > 2 and words[cut - 1].lower() in self._function_words:
+            cut -= 1
+        return [" ".join(words[:cut]), " ".join(words[cut:])]

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from polyvox.text.segment import Segmenter
+from polyvox.text.pieces import split_to_length
+from polyvox.text.segment import SegmentationSettings, Segmenter
 
 SEGMENTER = Segmenter()
 
@@ -32,7 +33,37 @@ def test_first_segment_is_the_first_clause_when_short() -> None:
 
 def test_first_segment_is_a_few_words_when_the_clause_is_long() -> None:
     first, *_ = SEGMENTER.split("It costs 3,000 dollars and the meeting is at 10:30 tomorrow.")
-    assert first == "It costs 3,000 dollars and the"
+    assert first == "It costs 3,000 dollars"
+
+
+def test_first_segment_does_not_end_on_a_function_word() -> None:
+    assert SEGMENTER.split("We will meet at the train station after lunch.") == [
+        "We will meet",
+        "at the train station after lunch.",
+    ]
+
+
+def test_a_short_sentence_is_not_cut_into_a_clipped_tail() -> None:
+    assert SEGMENTER.split("It is raining again today.") == ["It is raining again today."]
+
+
+def test_the_rest_of_the_first_sentence_is_one_segment_when_short() -> None:
+    assert SEGMENTER.split("Please call me back tomorrow morning, when you have a moment.") == [
+        "Please call me back",
+        "tomorrow morning, when you have a moment.",
+    ]
+
+
+def test_long_later_sentences_are_cut_at_clauses() -> None:
+    text = (
+        "Hello there. Our server streams audio while it is still being synthesized, "
+        "so the listener hears the first words almost at once."
+    )
+    assert SEGMENTER.split(text) == [
+        "Hello there.",
+        "Our server streams audio while it is still being synthesized,",
+        "so the listener hears the first words almost at once.",
+    ]
 
 
 def test_abbreviations_decimals_times_urls_do_not_end_sentences() -> None:
@@ -52,19 +83,46 @@ def test_newlines_and_lists_split() -> None:
 
 
 def test_long_unpunctuated_text_respects_the_limit() -> None:
-    segmenter = Segmenter(max_chars=80)
+    segmenter = Segmenter(SegmentationSettings(max_chars=80))
     segments = segmenter.split(" ".join(["lorem"] * 300))
     assert all(len(segment) <= 80 for segment in segments)
-    assert len(segments[0].split()) == 6
+    assert len(segments[0].split()) == segmenter.first_segment_words
 
 
 def test_long_sentence_prefers_clause_boundaries() -> None:
     clause = "this clause has a handful of words in it"
-    segments = Segmenter(max_chars=100).split("Start. " + ", ".join([clause] * 6) + ".")
+    segments = Segmenter(SegmentationSettings(clause_chars=100)).split(
+        "Start. " + ", ".join([clause] * 6) + "."
+    )
     assert all(len(segment) <= 100 for segment in segments)
+    assert len(segments) < 7  # short clauses are packed together
     assert all(segment.endswith((",", ".")) for segment in segments[1:])
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n"])
 def test_nothing_to_say(text: str) -> None:
     assert SEGMENTER.split(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("Short enough.", ["Short enough."]),
+        (
+            "tomorrow morning, when you have a moment to talk with me.",
+            ["tomorrow morning,", "when you have a moment to talk with me."],
+        ),
+        (
+            "streams audio while it is still being synthesized so the listener hears it",
+            ["streams audio while it is still being", "synthesized so the listener hears it"],
+        ),
+        ("Supercalifragilisticexpialidocious-and-then-some-more-words", None),
+    ],
+)
+def test_split_to_length_cuts_at_clauses_then_words(text: str, pieces: list[str] | None) -> None:
+    result = split_to_length(text, 40)
+    assert " ".join(result).split() == text.split()
+    if pieces is None:  # one word longer than the limit stays whole
+        assert result == [text]
+    else:
+        assert result == pieces

@@ -31,7 +31,6 @@ from polyvox.text.segment import Segmenter
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
-_SEGMENTER = Segmenter()
 
 
 @router.websocket("/v1/audio/speech/ws")
@@ -41,6 +40,7 @@ async def speech_websocket(websocket: WebSocket) -> None:
     session = SpeechSession(
         websocket,
         websocket.app.state.router,
+        segmenter=websocket.app.state.segmenter,
         max_text_chars=websocket.app.state.settings.max_input_chars,
     )
     try:
@@ -94,7 +94,8 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     voice = routes.resolve_voice(route.model, body.voice)
     # The id the RequestIdMiddleware checked (or made): the worker logs it too.
     request_id = current_request_id() or uuid.uuid4().hex
-    segments = await deadline.run(asyncio.to_thread(_SEGMENTER.split, text))
+    segmenter: Segmenter = request.app.state.segmenter
+    segments = await deadline.run(asyncio.to_thread(segmenter.split, text))
 
     synthesis = SynthesisSettings(
         model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
