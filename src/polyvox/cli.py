@@ -76,6 +76,9 @@ def worker(
     option: Annotated[list[str] | None, typer.Option(help="Engine option key=value.")] = None,
     capacity: Annotated[int | None, typer.Option()] = None,
     inference_threads: Annotated[int | None, typer.Option()] = None,
+    busy_split_chars: Annotated[
+        int | None, typer.Option(help="Cut longer segments while other streams run; 0: never.")
+    ] = None,
     exit_with_parent: Annotated[
         bool, typer.Option(help="Stop when the starting process dies.")
     ] = False,
@@ -90,7 +93,11 @@ def worker(
     from polyvox.worker.settings import WorkerSettings
 
     options = dict(item.split("=", 1) for item in option or [] if "=" in item)
-    flags: dict[str, Any] = {"capacity": capacity, "inference_threads": inference_threads}
+    flags: dict[str, Any] = {
+        "capacity": capacity,
+        "inference_threads": inference_threads,
+        "busy_split_chars": busy_split_chars,
+    }
     settings = WorkerSettings(
         engine=engine,
         listen=listen,

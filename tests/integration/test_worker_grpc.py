@@ -15,6 +15,7 @@ import pytest
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
 from polyvox.gateway.worker_client import AudioChunk, SegmentEnd, SynthesisSettings
+from polyvox.text.pieces import split_to_length
 from support.servers import Worker, run_worker
 
 MODEL = "en_US-joe-medium"
@@ -155,6 +156,44 @@ async def test_capacity_is_enforced_with_resource_exhausted(worker: Worker) -> N
     finally:
         for call in held:
             call.cancel()
+
+
+#: One sentence of 118 characters with no clause break: whole, Piper makes one chunk.
+LONG_SEGMENT = (
+    "Our new speech server streams audio while it is still being synthesized "
+    "so the listener hears the first words at once."
+)
+
+
+async def _segment_chunks(worker: Worker) -> tuple[list[AudioChunk], int]:
+    # Deterministic synthesis, so the two runs can be compared sample for sample.
+    settings = SynthesisSettings(
+        model_id=MODEL, voice="joe", options={"noise_scale": "0", "noise_w_scale": "0"}
+    )
+    items = [item async for item in worker.client.synthesize(settings, [LONG_SEGMENT])]
+    (end,) = [item for item in items if isinstance(item, SegmentEnd)]
+    return [item for item in items if isinstance(item, AudioChunk)], end.num_samples
+
+
+async def test_a_long_segment_is_cut_only_while_another_stream_runs(worker: Worker) -> None:
+    alone, alone_samples = await _segment_chunks(worker)
+    assert len(alone) == 1
+
+    held = open_stream(worker, config())
+    try:
+        for _ in range(1000):  # poll the worker's own count; bounded, not a timing assertion
+            if (await worker.client.describe()).in_flight == 1:
+                break
+            await asyncio.sleep(0.01)
+        shared, shared_samples = await _segment_chunks(worker)
+    finally:
+        held.cancel()
+    # Cut at the worker's default busy_split_chars (40): one inference per piece.
+    assert len(shared) == len(split_to_length(LONG_SEGMENT, 40)) >= 3
+    assert {chunk.segment_index for chunk in shared} == {0}
+    assert sum(chunk.samples.size for chunk in shared) == shared_samples
+    # The same words, spoken in pieces: about as long (phrase ends add a little).
+    assert 0.8 < shared_samples / alone_samples < 1.3
 
 
 async def test_load_and_unload(worker: Worker) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +18,10 @@ from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerC
 DEFAULT_SAMPLE_RATE_HZ = 24_000
 #: Audio handed to the encoder at a time when a segment arrives whole.
 _ENCODE_SLICE_MS = 200
+#: A stream's very first slice is shorter: its encoded bytes leave the sooner.
+#: 100 ms is the shortest from which LAME (the pickiest codec here, ~1.1k samples
+#: of look-ahead) emits an audio frame at 24 kHz.
+_FIRST_SLICE_MS = 100
 
 
 @dataclass(slots=True)
@@ -68,6 +72,16 @@ class _Pipeline:
         return self.encoder.encode(samples) if samples.size else b""
 
 
+def _slices(samples: np.ndarray, rate_hz: int, *, first: bool) -> Iterator[np.ndarray]:
+    size = rate_hz * _ENCODE_SLICE_MS // 1000
+    start = 0
+    if first:
+        start = rate_hz * _FIRST_SLICE_MS // 1000
+        yield samples[:start]
+    for begin in range(start, samples.size, size):
+        yield samples[begin : begin + size]
+
+
 async def stream_encoded(
     client: WorkerClient,
     settings: SynthesisSettings,
@@ -93,10 +107,9 @@ async def stream_encoded(
                 # Resampling and encoding are CPU work: keep them off the event loop. A
                 # segment's audio is encoded in slices so a compressed format's first
                 # bytes leave after one slice, not after the whole segment.
+                first = pipeline.output_samples == 0
                 samples = await asyncio.to_thread(pipeline.resample, item)
-                slice_size = encoder.sample_rate_hz * _ENCODE_SLICE_MS // 1000
-                for start in range(0, samples.size, slice_size):
-                    piece = samples[start : start + slice_size]
+                for piece in _slices(samples, encoder.sample_rate_hz, first=first):
                     if data := await asyncio.to_thread(pipeline.encode, piece):
                         yield data
         if pipeline.output_samples == 0:

@@ -22,6 +22,7 @@ def _worker_args(engine: EngineSettings) -> tuple[str, ...]:
         "--device", engine.device,
         "--capacity", str(engine.capacity),
         "--inference-threads", str(engine.inference_threads),
+        "--busy-split-chars", str(engine.busy_split_chars),
     ]  # fmt: skip
     for model_id in engine.preload:
         args += ["--preload", model_id]

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
@@ -21,6 +22,7 @@ from polyvox._proto.polyvox.v1 import worker_pb2_grpc
 from polyvox.engines.base import Capability, Engine, ModelInfo, SpeechModel, SynthesisRequest
 from polyvox.errors import InvalidArgument, ResourceExhausted, Unavailable
 from polyvox.logs import bind_context
+from polyvox.text.pieces import split_to_length
 from polyvox.voices import is_blend, resolve_blend
 from polyvox.worker.models import ModelManager
 from polyvox.worker.scheduler import DeadlineScheduler, PlaybackClock
@@ -234,6 +236,16 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
             lease.release()
             logger.info("synthesis ended: %.2f s of audio sent", playback.audio_sent_s)
 
+    def _pieces(self, text: str) -> list[str]:
+        """The texts to synthesize one after another for one segment (see
+        WorkerSettings.busy_split_chars): whole when this stream is alone."""
+        if not text.strip():
+            return []
+        limit = self._settings.busy_split_chars
+        if not limit or len(text) <= limit or self._in_flight < 2:
+            return [text]
+        return split_to_length(text, limit)
+
     async def _segment(
         self,
         model: SpeechModel,
@@ -250,8 +262,8 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 f"{self._settings.max_segment_chars}"
             )
         num_samples = 0
-        if request.text.strip():
-            chunks = iter(model.synthesize(request))
+        for piece in self._pieces(request.text):
+            chunks = iter(model.synthesize(replace(request, text=piece)))
             while True:
                 step = partial(_next_chunk, chunks)
                 chunk = await self._scheduler.run(step, deadline_s=playback.next_deadline_s())
