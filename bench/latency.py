@@ -2,11 +2,13 @@
 
 Starts `polyvox serve` (Piper joe, shared environment so both sides run the same
 piper-tts and onnxruntime), then for each concurrency drives POST /v1/audio/speech
-(pcm, streamed) with a fixed sentence set, and runs the same segments through the
-Piper engine in this process with the same concurrency as the baseline.
+(pcm, streamed; at one client also wav and mp3) with a fixed sentence set, and runs
+the same segments through the Piper engine in this process with the same
+concurrency as the baseline, the two sides taking turns round by round.
 
-    uv run python bench/latency.py [--concurrency 1 4 8] [--rounds 2] [--out bench/results]
+    uv run python bench/latency.py [--concurrency 1 4 8] [--rounds 3] [--out bench/results]
                                    [--segmentation '{"first_segment_words": 6}']
+                                   [--busy-split-chars 0]
 
 Prints a table and writes latency.json and latency.png.
 """
@@ -28,6 +30,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from polyvox.config import EngineSettings
 from polyvox.engines.base import SynthesisRequest
 from polyvox.engines.piper import PiperEngine
 from polyvox.text.segment import SegmentationSettings, Segmenter
@@ -97,29 +100,21 @@ async def served_request(client: httpx.AsyncClient, text: str, fmt: str) -> Run:
     return Run(first_audio_s=first or total, total_s=total, audio_s=audio_s)
 
 
-async def drive_served(
-    url: str, concurrency: int, rounds: int, formats: tuple[str, ...]
-) -> list[Summary]:
-    """Each client takes its share of the sentences; every sentence is asked for in each
-    of ``formats`` back to back, so formats are compared under the same machine load."""
-    work = [(s, fmt) for _ in range(rounds) for s in SENTENCES for fmt in formats]
-    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
-        for fmt in formats:  # warm-up: first use of each encoder
-            await served_request(client, SENTENCES[0], fmt)
-        runs: dict[str, list[Run]] = {fmt: [] for fmt in formats}
+async def served_round(
+    client: httpx.AsyncClient, concurrency: int, formats: tuple[str, ...]
+) -> tuple[dict[str, list[Run]], float]:
+    """Each sentence once in each of ``formats`` (back to back, so formats meet the same
+    machine load), shared among ``concurrency`` clients; returns the runs and wall time."""
+    work = [(text, fmt) for text in SENTENCES for fmt in formats]
+    runs: dict[str, list[Run]] = {fmt: [] for fmt in formats}
 
-        async def one_client(index: int) -> None:
-            for text, fmt in work[index::concurrency]:
-                runs[fmt].append(await served_request(client, text, fmt))
+    async def one_client(index: int) -> None:
+        for text, fmt in work[index::concurrency]:
+            runs[fmt].append(await served_request(client, text, fmt))
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one_client(i) for i in range(concurrency)))
-        wall = time.perf_counter() - started
-    # With several formats, wall time covers them all: throughput is per format's share.
-    return [
-        summarize("served", concurrency, fmt, runs[fmt], wall * len(runs[fmt]) / len(work))
-        for fmt in formats
-    ]
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client(i) for i in range(concurrency)))
+    return runs, time.perf_counter() - started
 
 
 def direct_request(model: Any, segmenter: Segmenter, text: str) -> Run:
@@ -134,14 +129,40 @@ def direct_request(model: Any, segmenter: Segmenter, text: str) -> Run:
     return Run(first_audio_s=first or total, total_s=total, audio_s=samples / 22_050)
 
 
-def drive_direct(model: Any, segmenter: Segmenter, concurrency: int, rounds: int) -> Summary:
-    """The engine in this process, same segments, ``concurrency`` threads."""
-    work = [s for _ in range(rounds) for s in SENTENCES]
-    direct_request(model, segmenter, SENTENCES[0])  # warm-up
+def direct_round(model: Any, segmenter: Segmenter, concurrency: int) -> tuple[list[Run], float]:
+    """The engine in this process on the same segments, from ``concurrency`` threads."""
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        runs = list(pool.map(lambda text: direct_request(model, segmenter, text), work))
-    return summarize("direct", concurrency, "pcm", runs, time.perf_counter() - started)
+        runs = list(pool.map(lambda text: direct_request(model, segmenter, text), SENTENCES))
+    return runs, time.perf_counter() - started
+
+
+async def compare(
+    url: str, model: Any, segmenter: Segmenter, concurrency: int, rounds: int
+) -> list[Summary]:
+    """Served and direct rounds alternate, so a machine that speeds up or slows down
+    during the run (these are shared) weighs on both sides alike."""
+    formats = ("pcm", "wav", "mp3") if concurrency == 1 else ("pcm",)
+    served: dict[str, list[Run]] = {fmt: [] for fmt in formats}
+    direct: list[Run] = []
+    served_wall = direct_wall = 0.0
+    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+        for fmt in formats:  # warm-up: first use of each encoder
+            await served_request(client, SENTENCES[0], fmt)
+        direct_request(model, segmenter, SENTENCES[0])
+        for _ in range(rounds):
+            runs, wall = await served_round(client, concurrency, formats)
+            served_wall += wall
+            for fmt in formats:
+                served[fmt] += runs[fmt]
+            direct_runs, wall = await asyncio.to_thread(direct_round, model, segmenter, concurrency)
+            direct += direct_runs
+            direct_wall += wall
+    # With several formats, the wall time covers them all: each gets its share.
+    return [
+        summarize("served", concurrency, fmt, served[fmt], served_wall / len(formats))
+        for fmt in formats
+    ] + [summarize("direct", concurrency, "pcm", direct, direct_wall)]
 
 
 def plot(summaries: list[Summary], path: Path) -> None:
@@ -212,7 +233,7 @@ async def round_trip_wer(url: str, model: Any, segmenter: Segmenter) -> dict[str
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument(
         "--segmentation",
@@ -220,12 +241,23 @@ async def main() -> None:
         default=SegmentationSettings(),
         help="segment sizes as JSON, e.g. '{\"first_segment_words\": 6}' (default: the server's)",
     )
+    parser.add_argument(
+        "--busy-split-chars",
+        type=int,
+        default=EngineSettings().busy_split_chars,
+        help="the worker's busy_split_chars (0: never cut segments under load)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     summaries: list[Summary] = []
     segmenter = Segmenter(args.segmentation)
+    piper = {
+        "env": "shared",
+        "preload": ["en_US-joe-medium"],
+        "busy_split_chars": args.busy_split_chars,
+    }
     config = {
-        "engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}},
+        "engines": {"piper": piper},
         "segmentation": args.segmentation.model_dump(),
     }
     # The engine configured as the worker runs it by default (WorkerSettings).
@@ -235,17 +267,15 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         async with run_gateway(config, workdir=Path(workdir)) as gateway:
             for concurrency in args.concurrency:
-                formats = ("pcm", "wav", "mp3") if concurrency == 1 else ("pcm",)
-                summaries += await drive_served(gateway.url, concurrency, args.rounds, formats)
+                summaries += await compare(gateway.url, model, segmenter, concurrency, args.rounds)
             # After the timed runs, so transcription does not disturb them.
             wer = await round_trip_wer(gateway.url, model, segmenter)
-    for concurrency in args.concurrency:
-        summaries.append(drive_direct(model, segmenter, concurrency, args.rounds))
     print_table(summaries)
     print(f"round-trip WER (Whisper tiny.en): served {wer['served_wer']:.3f}, "
           f"direct {wer['direct_wer']:.3f}")  # fmt: skip
     results = {
         "segmentation": args.segmentation.model_dump(),
+        "busy_split_chars": args.busy_split_chars,
         "runs": [asdict(s) for s in summaries],
         "round_trip_wer": wer,
     }

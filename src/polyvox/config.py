@@ -60,7 +60,7 @@ class EngineSettings(BaseModel):
     inference_threads: int = Field(default=1, ge=1)
     #: Segments longer than this are synthesized in pieces while the worker serves
     #: other streams too (see WorkerSettings.busy_split_chars); 0: never.
-    busy_split_chars: int = Field(default=40, ge=0)
+    busy_split_chars: int = Field(default=30, ge=0)
 
 
 def _default_engines() -> dict[str, EngineSettings]:

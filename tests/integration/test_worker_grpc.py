@@ -16,6 +16,7 @@ from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
 from polyvox.gateway.worker_client import AudioChunk, SegmentEnd, SynthesisSettings
 from polyvox.text.pieces import split_to_length
+from polyvox.worker.settings import WorkerSettings
 from support.servers import Worker, run_worker
 
 MODEL = "en_US-joe-medium"
@@ -188,8 +189,9 @@ async def test_a_long_segment_is_cut_only_while_another_stream_runs(worker: Work
         shared, shared_samples = await _segment_chunks(worker)
     finally:
         held.cancel()
-    # Cut at the worker's default busy_split_chars (40): one inference per piece.
-    assert len(shared) == len(split_to_length(LONG_SEGMENT, 40)) >= 3
+    # Cut at the worker's default busy_split_chars: one inference per piece.
+    pieces = split_to_length(LONG_SEGMENT, WorkerSettings().busy_split_chars)
+    assert len(shared) == len(pieces) >= 3
     assert {chunk.segment_index for chunk in shared} == {0}
     assert sum(chunk.samples.size for chunk in shared) == shared_samples
     # The same words, spoken in pieces: about as long (phrase ends add a little).

@@ -54,10 +54,11 @@ class WorkerSettings(BaseSettings):
     #: While other streams share this worker, a segment longer than this (characters)
     #: is synthesized in pieces cut at clauses, then between words. An inference
     #: cannot be pre-empted, so this bounds how long a new stream's first segment
-    #: waits behind another stream (~40 chars is ~130 ms of Piper on 2 cores,
-    #: bench/segment_cost.py). A lone stream keeps its segments whole, for the
-    #: most natural prosody. 0: never cut.
-    busy_split_chars: int = Field(default=40, ge=0)
+    #: waits behind another stream: ~30 characters is ~110 ms of Piper on 2 cores
+    #: (bench/segment_cost.py). Against 40 and 20, 30 gave the lowest first-audio
+    #: p95 at 4 clients that did not cost throughput (docs/benchmarks.md). A lone
+    #: stream keeps its segments whole, for the most natural prosody. 0: never cut.
+    busy_split_chars: int = Field(default=30, ge=0)
     #: Longest text segment accepted, in characters.
     max_segment_chars: int = Field(default=5000, ge=1)
     #: Stop when the process that started us dies (set by the supervisor), so a
