@@ -48,6 +48,9 @@ SENTENCES = [
     "Dr. Smith will present the results at 10:30, in the large hall on the second floor.",
 ]
 PCM_BYTES_PER_S = 24_000 * 2
+#: Pause before each round: ONNX Runtime's threads keep spinning on the cores for
+#: a while after a run, which would slow the other side's next round.
+_SETTLE_S = 2.0
 
 
 @dataclass
@@ -151,10 +154,12 @@ async def compare(
             await served_request(client, SENTENCES[0], fmt)
         direct_request(model, segmenter, SENTENCES[0])
         for _ in range(rounds):
+            await asyncio.sleep(_SETTLE_S)
             runs, wall = await served_round(client, concurrency, formats)
             served_wall += wall
             for fmt in formats:
                 served[fmt] += runs[fmt]
+            await asyncio.sleep(_SETTLE_S)
             direct_runs, wall = await asyncio.to_thread(direct_round, model, segmenter, concurrency)
             direct += direct_runs
             direct_wall += wall
