@@ -264,14 +264,22 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         num_samples = 0
         for piece in self._pieces(request.text):
             chunks = iter(model.synthesize(replace(request, text=piece)))
+            deadline_s = playback.next_deadline_s()
             while True:
                 step = partial(_next_chunk, chunks)
-                chunk = await self._scheduler.run(step, deadline_s=playback.next_deadline_s())
+                chunk = await self._scheduler.run(step, deadline_s=deadline_s)
                 if chunk is _END:
                     break
                 samples = np.asarray(chunk, dtype="<f4").reshape(-1)
                 num_samples += samples.size
                 playback.sent(samples.size / info.native_sample_rate_hz)
+                # Asking the engine for more after a chunk usually finds it done (one
+                # chunk per sentence). Queued at the playback deadline, that check
+                # waited behind other streams' inferences, holding finished streams
+                # open and ending them in bunches whose clients then all came back at
+                # once. So it is due now; if the engine has more (another sentence),
+                # that is one sentence of work, as a new stream's first segment is.
+                deadline_s = self._scheduler.clock()
                 yield pb.SynthesizeOut(
                     audio=pb.AudioChunk(
                         segment_index=index,
