@@ -16,6 +16,7 @@ being synthesized waits for it. On Piper joe (2 cores) an inference costs about
 from __future__ import annotations
 
 import re
+import threading
 
 import pysbd
 from pydantic import BaseModel, Field
@@ -70,6 +71,10 @@ class Segmenter:
         self.clause_chars = settings.clause_chars
         self.max_chars = settings.max_chars
         self._sentences = pysbd.Segmenter(language=language, clean=False, char_span=False)
+        # pysbd keeps each call's text on the instance (``original_text``) and reads it
+        # back to find the sentences; two threads at once get each other's text and
+        # an empty result. Requests segment in worker threads, so calls take turns.
+        self._sentences_lock = threading.Lock()
         self._function_words = _FUNCTION_WORDS.get(language, frozenset())
 
     def sentences(self, text: str) -> list[str]:
@@ -81,9 +86,11 @@ class Segmenter:
             return f"\ue000{len(protected) - 1}\ue001"
 
         masked = _UNSPLITTABLE.sub(hide, text.strip())
+        with self._sentences_lock:
+            found = self._sentences.segment(masked)
         return [
             _PLACEHOLDER.sub(lambda m: protected[int(m.group(1))], s).strip()
-            for s in self._sentences.segment(masked)
+            for s in found
             if s.strip()
         ]
 
