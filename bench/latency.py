@@ -6,7 +6,7 @@ piper-tts and onnxruntime), then for each concurrency drives POST /v1/audio/spee
 the same segments through the Piper engine in this process with the same
 concurrency as the baseline, the two sides taking turns round by round.
 
-    uv run python bench/latency.py [--concurrency 1 4 8] [--rounds 3] [--out bench/results]
+    uv run python bench/latency.py [--concurrency 1 4 8] [--rounds 2] [--out bench/results]
                                    [--segmentation '{"first_segment_words": 6}']
                                    [--busy-split-chars 0]
 
@@ -103,17 +103,23 @@ async def served_request(client: httpx.AsyncClient, text: str, fmt: str) -> Run:
     return Run(first_audio_s=first or total, total_s=total, audio_s=audio_s)
 
 
+def client_work(index: int) -> list[str]:
+    """One client's sentences in a round: all of them, each client starting elsewhere,
+    so every client stays busy for the whole round and all lengths run side by side."""
+    return SENTENCES[index % len(SENTENCES) :] + SENTENCES[: index % len(SENTENCES)]
+
+
 async def served_round(
     client: httpx.AsyncClient, concurrency: int, formats: tuple[str, ...]
 ) -> tuple[dict[str, list[Run]], float]:
-    """Each sentence once in each of ``formats`` (back to back, so formats meet the same
-    machine load), shared among ``concurrency`` clients; returns the runs and wall time."""
-    work = [(text, fmt) for text in SENTENCES for fmt in formats]
+    """``concurrency`` clients, each asking for every sentence in each of ``formats``
+    (back to back, so formats meet the same machine load); returns runs and wall time."""
     runs: dict[str, list[Run]] = {fmt: [] for fmt in formats}
 
     async def one_client(index: int) -> None:
-        for text, fmt in work[index::concurrency]:
-            runs[fmt].append(await served_request(client, text, fmt))
+        for text in client_work(index):
+            for fmt in formats:
+                runs[fmt].append(await served_request(client, text, fmt))
 
     started = time.perf_counter()
     await asyncio.gather(*(one_client(i) for i in range(concurrency)))
@@ -134,9 +140,15 @@ def direct_request(model: Any, segmenter: Segmenter, text: str) -> Run:
 
 def direct_round(model: Any, segmenter: Segmenter, concurrency: int) -> tuple[list[Run], float]:
     """The engine in this process on the same segments, from ``concurrency`` threads."""
+
+    def one_thread(index: int) -> list[Run]:
+        return [direct_request(model, segmenter, text) for text in client_work(index)]
+
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        runs = list(pool.map(lambda text: direct_request(model, segmenter, text), SENTENCES))
+        runs = [
+            run for thread_runs in pool.map(one_thread, range(concurrency)) for run in thread_runs
+        ]
     return runs, time.perf_counter() - started
 
 
@@ -163,11 +175,15 @@ async def compare(
             direct_runs, wall = await asyncio.to_thread(direct_round, model, segmenter, concurrency)
             direct += direct_runs
             direct_wall += wall
-    # With several formats, the wall time covers them all: each gets its share.
-    return [
-        summarize("served", concurrency, fmt, served[fmt], served_wall / len(formats))
-        for fmt in formats
-    ] + [summarize("direct", concurrency, "pcm", direct, direct_wall)]
+    if concurrency == 1:
+        # One request at a time: each format's wall time is the sum of its requests'.
+        walls = {fmt: sum(run.total_s for run in served[fmt]) for fmt in formats}
+        direct_wall = sum(run.total_s for run in direct)
+    else:
+        walls = {formats[0]: served_wall}
+    return [summarize("served", concurrency, fmt, served[fmt], walls[fmt]) for fmt in formats] + [
+        summarize("direct", concurrency, "pcm", direct, direct_wall)
+    ]
 
 
 def plot(summaries: list[Summary], path: Path) -> None:
@@ -238,7 +254,7 @@ async def round_trip_wer(url: str, model: Any, segmenter: Segmenter) -> dict[str
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument(
         "--segmentation",

@@ -16,11 +16,10 @@ from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerC
 
 #: OpenAI's API returns 24 kHz audio; so do we unless the client asks otherwise.
 DEFAULT_SAMPLE_RATE_HZ = 24_000
-#: Audio handed to the encoder at a time when a segment arrives whole.
-_ENCODE_SLICE_MS = 200
-#: A stream's very first slice is shorter: its encoded bytes leave the sooner.
-#: 100 ms is the shortest from which LAME (the pickiest codec here, ~1.1k samples
-#: of look-ahead) emits an audio frame at 24 kHz.
+#: A stream's first audio is encoded and sent in two parts: this much first, so a
+#: compressed format's first bytes leave before the rest is encoded. 100 ms is the
+#: shortest from which LAME (the pickiest codec here, ~1.1k samples of look-ahead)
+#: emits an audio frame at 24 kHz.
 _FIRST_SLICE_MS = 100
 
 
@@ -73,13 +72,15 @@ class _Pipeline:
 
 
 def _slices(samples: np.ndarray, rate_hz: int, *, first: bool) -> Iterator[np.ndarray]:
-    size = rate_hz * _ENCODE_SLICE_MS // 1000
-    start = 0
+    """A chunk's audio in the pieces to encode and send. Later chunks go whole: the
+    listener has audio buffered by then, and every piece costs a thread hop and a
+    write on both ends, CPU that the worker's inference would otherwise have."""
     if first:
-        start = rate_hz * _FIRST_SLICE_MS // 1000
-        yield samples[:start]
-    for begin in range(start, samples.size, size):
-        yield samples[begin : begin + size]
+        cut = rate_hz * _FIRST_SLICE_MS // 1000
+        yield samples[:cut]
+        samples = samples[cut:]
+    if samples.size:
+        yield samples
 
 
 async def stream_encoded(
@@ -104,9 +105,7 @@ async def stream_encoded(
             async for item in audio:
                 if not (isinstance(item, AudioChunk) and item.samples.size):
                     continue
-                # Resampling and encoding are CPU work: keep them off the event loop. A
-                # segment's audio is encoded in slices so a compressed format's first
-                # bytes leave after one slice, not after the whole segment.
+                # Resampling and encoding are CPU work: keep them off the event loop.
                 first = pipeline.output_samples == 0
                 samples = await asyncio.to_thread(pipeline.resample, item)
                 for piece in _slices(samples, encoder.sample_rate_hz, first=first):
