@@ -58,8 +58,8 @@ class EngineSettings(BaseModel):
     capacity: int = Field(default=16, ge=1)
     #: Inferences a worker runs at once (see WorkerSettings.inference_threads).
     inference_threads: int = Field(default=1, ge=1)
-    #: Segments longer than this are synthesized in pieces while the worker serves
-    #: other streams too (see WorkerSettings.busy_split_chars); 0: never.
+    #: Segments longer than this are synthesized in pieces while another stream on
+    #: the worker is synthesizing (see WorkerSettings.busy_split_chars); 0: never.
     busy_split_chars: int = Field(default=30, ge=0)
 
 

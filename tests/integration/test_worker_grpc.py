@@ -176,19 +176,41 @@ async def _segment_chunks(worker: Worker) -> tuple[list[AudioChunk], int]:
     return [item for item in items if isinstance(item, AudioChunk)], end.num_samples
 
 
-async def test_a_long_segment_is_cut_only_while_another_stream_runs(worker: Worker) -> None:
+#: Twenty sentences in one segment: the stream keeps synthesizing for a while,
+#: one chunk per sentence.
+MANY_SENTENCES = " ".join(f"Sentence number {n}." for n in range(1, 21))
+
+
+async def _first_audio(call: grpc.aio.StreamStreamCall) -> None:
+    async for out in _reads(call):
+        if out.HasField("audio"):
+            return
+    raise AssertionError("the stream ended without audio")
+
+
+async def test_a_long_segment_is_cut_only_while_another_stream_speaks(worker: Worker) -> None:
     alone, alone_samples = await _segment_chunks(worker)
     assert len(alone) == 1
 
-    held = open_stream(worker, config())
+    # A stream that is open but says nothing (an idle WebSocket session) costs the
+    # worker nothing: segments stay whole.
+    idle = open_stream(worker, config())
     try:
         for _ in range(1000):  # poll the worker's own count; bounded, not a timing assertion
             if (await worker.client.describe()).in_flight == 1:
                 break
             await asyncio.sleep(0.01)
+        beside_idle, _ = await _segment_chunks(worker)
+    finally:
+        idle.cancel()
+    assert len(beside_idle) == 1
+
+    speaking = open_stream(worker, config(), segment(0, MANY_SENTENCES), END)
+    try:
+        await _first_audio(speaking)  # it is now inside its 20-sentence segment
         shared, shared_samples = await _segment_chunks(worker)
     finally:
-        held.cancel()
+        speaking.cancel()
     # Cut at the worker's default busy_split_chars: one inference per piece.
     pieces = split_to_length(LONG_SEGMENT, WorkerSettings().busy_split_chars)
     assert len(shared) == len(pieces) >= 3

@@ -89,6 +89,9 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         self._models = models
         self._scheduler = scheduler
         self._in_flight = 0
+        #: Streams synthesizing a segment right now. Not ``_in_flight``: an idle
+        #: WebSocket session waiting for text holds a stream open but costs nothing.
+        self._speaking = 0
         self._draining = False
         self._started_at_s = time.time()
         self._runtime = _runtime_facts()
@@ -236,13 +239,35 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
             lease.release()
             logger.info("synthesis ended: %.2f s of audio sent", playback.audio_sent_s)
 
+    async def _piece_audio(
+        self, model: SpeechModel, request: SynthesisRequest, playback: PlaybackClock
+    ) -> AsyncIterator[np.ndarray]:
+        """Synthesize one piece step by step through the scheduler; yield its samples."""
+        chunks = iter(model.synthesize(request))
+        deadline_s = playback.next_deadline_s()
+        while True:
+            step = partial(_next_chunk, chunks)
+            chunk = await self._scheduler.run(step, deadline_s=deadline_s)
+            if chunk is _END:
+                return
+            samples = np.asarray(chunk, dtype="<f4").reshape(-1)
+            playback.sent(samples.size / model.info.native_sample_rate_hz)
+            # Asking the engine for more after a chunk usually finds it done (one chunk
+            # per sentence). Queued at the playback deadline, that check waited behind
+            # other streams' inferences, holding finished streams open and ending them
+            # in bunches whose clients then all came back at once. So it is due now;
+            # if the engine has more (another sentence), that is one sentence of work,
+            # as a new stream's first segment is.
+            deadline_s = self._scheduler.clock()
+            yield samples
+
     def _pieces(self, text: str) -> list[str]:
         """The texts to synthesize one after another for one segment (see
-        WorkerSettings.busy_split_chars): whole when this stream is alone."""
+        WorkerSettings.busy_split_chars): whole unless another stream is speaking."""
         if not text.strip():
             return []
         limit = self._settings.busy_split_chars
-        if not limit or len(text) <= limit or self._in_flight < 2:
+        if not limit or len(text) <= limit or self._speaking == 0:
             return [text]
         return split_to_length(text, limit)
 
@@ -262,34 +287,25 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 f"{self._settings.max_segment_chars}"
             )
         num_samples = 0
-        for piece in self._pieces(request.text):
-            chunks = iter(model.synthesize(replace(request, text=piece)))
-            deadline_s = playback.next_deadline_s()
-            while True:
-                step = partial(_next_chunk, chunks)
-                chunk = await self._scheduler.run(step, deadline_s=deadline_s)
-                if chunk is _END:
-                    break
-                samples = np.asarray(chunk, dtype="<f4").reshape(-1)
-                num_samples += samples.size
-                playback.sent(samples.size / info.native_sample_rate_hz)
-                # Asking the engine for more after a chunk usually finds it done (one
-                # chunk per sentence). Queued at the playback deadline, that check
-                # waited behind other streams' inferences, holding finished streams
-                # open and ending them in bunches whose clients then all came back at
-                # once. So it is due now; if the engine has more (another sentence),
-                # that is one sentence of work, as a new stream's first segment is.
-                deadline_s = self._scheduler.clock()
-                yield pb.SynthesizeOut(
-                    audio=pb.AudioChunk(
-                        segment_index=index,
-                        samples=samples.tobytes(),
-                        sample_rate_hz=info.native_sample_rate_hz,
-                        sample_format=pb.SAMPLE_FORMAT_F32LE,
-                        sample_width_bytes=4,
-                        channels=1,
+        pieces = self._pieces(request.text)
+        self._speaking += 1
+        try:
+            for piece in pieces:
+                audio = self._piece_audio(model, replace(request, text=piece), playback)
+                async for samples in audio:
+                    num_samples += samples.size
+                    yield pb.SynthesizeOut(
+                        audio=pb.AudioChunk(
+                            segment_index=index,
+                            samples=samples.tobytes(),
+                            sample_rate_hz=info.native_sample_rate_hz,
+                            sample_format=pb.SAMPLE_FORMAT_F32LE,
+                            sample_width_bytes=4,
+                            channels=1,
+                        )
                     )
-                )
+        finally:
+            self._speaking -= 1
         yield pb.SynthesizeOut(
             segment_end=pb.SegmentEnd(segment_index=index, num_samples=num_samples)
         )

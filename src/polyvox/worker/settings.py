@@ -51,8 +51,8 @@ class WorkerSettings(BaseSettings):
     #: drops (18.7 -> 16.5 audio s/s): one inference on every core wins
     #: (bench/engine_parallelism.py, bench/latency.py, docs/benchmarks.md).
     inference_threads: int = Field(default=1, ge=1)
-    #: While other streams share this worker, a segment longer than this (characters)
-    #: is synthesized in pieces cut at clauses, then between words. An inference
+    #: While another stream on this worker is synthesizing, a segment longer than this
+    #: (characters) is synthesized in pieces cut at clauses, then between words. An inference
     #: cannot be pre-empted, so this bounds how long a new stream's first segment
     #: waits behind another stream: ~30 characters is ~110 ms of Piper on 2 cores
     #: (bench/segment_cost.py). Against 40 and 20, 30 gave the lowest first-audio
