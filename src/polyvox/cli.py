@@ -77,7 +77,7 @@ def worker(
     capacity: Annotated[int | None, typer.Option()] = None,
     inference_threads: Annotated[int | None, typer.Option()] = None,
     busy_split_chars: Annotated[
-        int | None, typer.Option(help="Cut longer segments while other streams run; 0: never.")
+        int | None, typer.Option(help="Cut longer segments while another stream speaks; 0: never.")
     ] = None,
     exit_with_parent: Annotated[
         bool, typer.Option(help="Stop when the starting process dies.")

@@ -9,8 +9,8 @@ than ``max_chars`` between words. Words are never cut.
 Segment length is a latency budget, not only a matter of style: a worker cannot
 pre-empt an inference, so a stream that starts while another stream's segment is
 being synthesized waits for it. On Piper joe (2 cores) an inference costs about
-25 ms plus 55 ms per second of audio (``bench/segment_cost.py``): four words are
-~80 ms, a 60-character clause ~200 ms, a 300-character run ~1 s.
+15 ms plus 67 ms per second of audio (``bench/segment_cost.py``): four words are
+~85-100 ms, a 60-character clause ~250 ms, a 150-200-character run ~600 ms.
 """
 
 from __future__ import annotations
@@ -65,11 +65,7 @@ class Segmenter:
     def __init__(
         self, settings: SegmentationSettings | None = None, *, language: str = "en"
     ) -> None:
-        settings = settings or SegmentationSettings()
-        self.first_segment_words = settings.first_segment_words
-        self.first_clause_max_words = settings.first_clause_max_words
-        self.clause_chars = settings.clause_chars
-        self.max_chars = settings.max_chars
+        self.settings = settings or SegmentationSettings()
         self._sentences = pysbd.Segmenter(language=language, clean=False, char_span=False)
         # pysbd keeps each call's text on the instance (``original_text``) and reads it
         # back to find the sentences; two threads at once get each other's text and
@@ -106,7 +102,7 @@ class Segmenter:
             segments.append(head)
             sentences[:1] = rest
         for sentence in sentences:
-            segments += split_long(sentence, self.clause_chars, self.max_chars)
+            segments += split_long(sentence, self.settings.clause_chars, self.settings.max_chars)
         return segments
 
     def split_first(self, sentence: str) -> list[str]:
@@ -114,12 +110,12 @@ class Segmenter:
         rest; or whole when it is short."""
         words = sentence.split()
         # A tail of one or two words would sound clipped on its own.
-        if len(words) <= self.first_segment_words + 2:
+        if len(words) <= self.settings.first_segment_words + 2:
             return [sentence]
         clause = CLAUSE_BREAK.split(sentence, maxsplit=1)
-        if len(clause) == 2 and len(clause[0].split()) <= self.first_clause_max_words:
+        if len(clause) == 2 and len(clause[0].split()) <= self.settings.first_clause_max_words:
             return [clause[0], clause[1]]
-        cut = self.first_segment_words
+        cut = self.settings.first_segment_words
         # "We will meet at | the station" sounds broken; "We will meet | at the station"
         # does not. Keep at least two words in the head.
         while cut > 2 and words[cut - 1].lower() in self._function_words:

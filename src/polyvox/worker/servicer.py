@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import replace
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -73,6 +73,19 @@ def _rss_bytes() -> int:
 
 def _next_chunk(chunks: Iterator[np.ndarray]) -> object:
     return next(chunks, _END)
+
+
+def _audio_out(index: int, samples: np.ndarray, rate_hz: int) -> pb.SynthesizeOut:
+    return pb.SynthesizeOut(
+        audio=pb.AudioChunk(
+            segment_index=index,
+            samples=samples.tobytes(),
+            sample_rate_hz=rate_hz,
+            sample_format=pb.SAMPLE_FORMAT_F32LE,
+            sample_width_bytes=4,
+            channels=1,
+        )
+    )
 
 
 class WorkerServicer(worker_pb2_grpc.WorkerServicer):
@@ -241,7 +254,7 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
 
     async def _piece_audio(
         self, model: SpeechModel, request: SynthesisRequest, playback: PlaybackClock
-    ) -> AsyncIterator[np.ndarray]:
+    ) -> AsyncGenerator[np.ndarray, None]:
         """Synthesize one piece step by step through the scheduler; yield its samples."""
         chunks = iter(model.synthesize(request))
         deadline_s = playback.next_deadline_s()
@@ -292,18 +305,11 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         try:
             for piece in pieces:
                 audio = self._piece_audio(model, replace(request, text=piece), playback)
-                async for samples in audio:
-                    num_samples += samples.size
-                    yield pb.SynthesizeOut(
-                        audio=pb.AudioChunk(
-                            segment_index=index,
-                            samples=samples.tobytes(),
-                            sample_rate_hz=info.native_sample_rate_hz,
-                            sample_format=pb.SAMPLE_FORMAT_F32LE,
-                            sample_width_bytes=4,
-                            channels=1,
-                        )
-                    )
+                # aclosing: a stream ended mid-piece stops its engine iterator now.
+                async with contextlib.aclosing(audio):
+                    async for samples in audio:
+                        num_samples += samples.size
+                        yield _audio_out(index, samples, info.native_sample_rate_hz)
         finally:
             self._speaking -= 1
         yield pb.SynthesizeOut(

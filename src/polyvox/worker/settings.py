@@ -54,7 +54,7 @@ class WorkerSettings(BaseSettings):
     #: While another stream on this worker is synthesizing, a segment longer than this
     #: (characters) is synthesized in pieces cut at clauses, then between words. An inference
     #: cannot be pre-empted, so this bounds how long a new stream's first segment
-    #: waits behind another stream: ~30 characters is ~110 ms of Piper on 2 cores
+    #: waits behind another stream: ~30 characters is ~120 ms of Piper on 2 cores
     #: (bench/segment_cost.py). Against 40 and 20, 30 gave the lowest first-audio
     #: p95 at 4 clients that did not cost throughput (docs/benchmarks.md). A lone
     #: stream keeps its segments whole, for the most natural prosody. 0: never cut.

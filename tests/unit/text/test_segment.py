@@ -90,7 +90,7 @@ def test_long_unpunctuated_text_respects_the_limit() -> None:
     segmenter = Segmenter(SegmentationSettings(max_chars=80))
     segments = segmenter.split(" ".join(["lorem"] * 300))
     assert all(len(segment) <= 80 for segment in segments)
-    assert len(segments[0].split()) == segmenter.first_segment_words
+    assert len(segments[0].split()) == segmenter.settings.first_segment_words
 
 
 def test_long_sentence_prefers_clause_boundaries() -> None:
