@@ -123,12 +123,12 @@ class EspeakModel(SpeechModel):
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        try:
-            yield from self._read(process, request.text)
-        finally:
-            if process.poll() is None:  # the stream was abandoned
-                process.kill()
-            process.wait()
+        with process:  # on exit: closes its pipes (they leaked before) and waits
+            try:
+                yield from self._read(process, request.text)
+            finally:
+                if process.poll() is None:  # the stream was abandoned
+                    process.kill()
 
     def _read(self, process: subprocess.Popen[bytes], text: str) -> Iterator[np.ndarray]:
         assert process.stdin is not None  # PIPE
