@@ -8,7 +8,7 @@ concurrency as the baseline, the two sides taking turns round by round.
 
     uv run python bench/latency.py [--concurrency 1 4 8] [--rounds 2] [--out bench/results]
                                    [--segmentation '{"first_segment_words": 6}']
-                                   [--busy-split-chars 0]
+                                   [--busy-split-chars 0] [--first-chunk-ms 0]
 
 Prints a table and writes latency.json and latency.png.
 """
@@ -268,6 +268,12 @@ async def main() -> None:
         default=EngineSettings().busy_split_chars,
         help="the worker's busy_split_chars (0: never cut segments under load)",
     )
+    parser.add_argument(
+        "--first-chunk-ms",
+        type=int,
+        default=EngineSettings().first_chunk_ms,
+        help="the worker's first_chunk_ms (0: a stream's first segment comes whole)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     summaries: list[Summary] = []
@@ -276,6 +282,7 @@ async def main() -> None:
         "env": "shared",
         "preload": ["en_US-joe-medium"],
         "busy_split_chars": args.busy_split_chars,
+        "first_chunk_ms": args.first_chunk_ms,
     }
     config = {
         "engines": {"piper": piper},
@@ -297,6 +304,7 @@ async def main() -> None:
     results = {
         "segmentation": args.segmentation.model_dump(),
         "busy_split_chars": args.busy_split_chars,
+        "first_chunk_ms": args.first_chunk_ms,
         "runs": [asdict(s) for s in summaries],
         "round_trip_wer": wer,
     }

