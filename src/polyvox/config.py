@@ -61,8 +61,9 @@ class EngineSettings(BaseModel):
     #: Segments longer than this are synthesized in pieces while another stream on
     #: the worker is synthesizing (see WorkerSettings.busy_split_chars); 0: never.
     busy_split_chars: int = Field(default=30, ge=0)
-    #: A stream's first audio comes as a chunk of about this many milliseconds before
-    #: the rest of its segment (see WorkerSettings.first_chunk_ms); 0: whole segments.
+    #: A stream whose listener has no audio left gets a chunk of about this many
+    #: milliseconds before the rest of its segment (see WorkerSettings.first_chunk_ms);
+    #: 0: whole segments.
     first_chunk_ms: int = Field(default=350, ge=0)
 
 

@@ -263,11 +263,13 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         self, model: SpeechModel, request: SynthesisRequest, playback: PlaybackClock
     ) -> AsyncGenerator[np.ndarray, None]:
         """Synthesize one piece step by step through the scheduler; yield its samples."""
-        if playback.first_audio_at_s is None and self._settings.first_chunk_ms:
+        deadline_s = playback.next_deadline_s()
+        # The listener has no audio left (a new stream, or a voice agent's next turn
+        # on a WebSocket stream that went quiet): ask for a short first chunk.
+        if self._settings.first_chunk_ms and deadline_s <= self._scheduler.clock():
             request = replace(request, first_chunk_s=self._settings.first_chunk_ms / 1000)
         chunks = iter(model.synthesize(request))
         knows_its_end = isinstance(chunks, KnowsItsEnd)
-        deadline_s = playback.next_deadline_s()
         while True:
             step = partial(_next_chunk, chunks)
             chunk = await self._scheduler.run(step, deadline_s=deadline_s)

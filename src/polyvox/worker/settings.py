@@ -59,9 +59,10 @@ class WorkerSettings(BaseSettings):
     #: p95 at 4 clients that did not cost throughput (docs/benchmarks.md). A lone
     #: stream keeps its segments whole, for the most natural prosody. 0: never cut.
     busy_split_chars: int = Field(default=30, ge=0)
-    #: A stream's first audio is asked of the engine as a chunk of about this many
-    #: milliseconds, delivered before the rest of its segment (engines that can cut an
-    #: inference, like Piper, do; others ignore it). 0: whole segments.
+    #: When a stream's listener has no audio left (its first audio, or the next after
+    #: a pause), the engine is asked for a chunk of about this many milliseconds before
+    #: the rest of the segment (engines that can cut an inference, like Piper, do;
+    #: others ignore it). 0: whole segments.
     first_chunk_ms: int = Field(default=350, ge=0)
     #: Longest text segment accepted, in characters.
     max_segment_chars: int = Field(default=5000, ge=1)

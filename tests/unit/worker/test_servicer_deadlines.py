@@ -32,19 +32,29 @@ class RecordingScheduler(DeadlineScheduler):
         return await super().run(work, deadline_s=deadline_s)
 
 
-async def requests(model_id: str, voice: str, *texts: str) -> AsyncIterator[pb.SynthesizeIn]:
+async def requests(
+    model_id: str, voice: str, texts: tuple[str, ...], before_later: Callable[[], None]
+) -> AsyncIterator[pb.SynthesizeIn]:
     yield pb.SynthesizeIn(config=pb.SynthesisConfig(model_id=model_id, voice=voice, speed=1.0))
     for index, text in enumerate(texts):
+        if index:
+            before_later()
         yield pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text))
     yield pb.SynthesizeIn(end=pb.EndOfInput())
 
 
 async def synthesize_recording(
-    engine: Engine, model_id: str, voice: str, *texts: str
+    engine: Engine, model_id: str, voice: str, *texts: str, pause_s: float = 0.0
 ) -> tuple[list[float], list[pb.SynthesizeOut]]:
-    """Each step's deadline, and the stream's messages, under a clock stopped at NOW_S."""
+    """Each step's deadline, and the stream's messages, under a clock stopped at NOW_S
+    that moves on by ``pause_s`` before each later segment is sent."""
+    now_s = [NOW_S]
+
+    def pause() -> None:
+        now_s[0] += pause_s
+
     with ThreadPoolExecutor(1) as pool:
-        scheduler = RecordingScheduler(executor=pool, clock=lambda: NOW_S)
+        scheduler = RecordingScheduler(executor=pool, clock=lambda: now_s[0])
         scheduler.deadlines = []
         scheduler.start()
         lifecycle = LifecycleSettings(warmup=False)
@@ -55,7 +65,7 @@ async def synthesize_recording(
         outs = [
             out
             async for out in servicer.Synthesize(
-                requests(model_id, voice, *texts),
+                requests(model_id, voice, texts, pause),
                 None,  # type: ignore[arg-type]  # the servicer does not use its context
             )
         ]
@@ -81,6 +91,20 @@ async def test_piper_first_chunk_now_the_rest_at_playback_and_no_check_after_the
     assert abs(first_chunk_s - WorkerSettings().first_chunk_ms / 1000) < 0.02
     assert deadlines == [NOW_S, NOW_S + first_chunk_s, NOW_S + first_segment_s]
     assert len(chunks) == 3
+
+
+async def test_after_a_pause_that_emptied_the_listener_piper_cuts_a_first_chunk_again() -> None:
+    texts = ("Hello there, how are you today?", "I am fine, thank you very much.")
+    deadlines, outs = await synthesize_recording(
+        PiperEngine(), PIPER_MODEL, "joe", *texts, pause_s=30.0
+    )
+    segments = [o.audio.segment_index for o in outs if o.HasField("audio")]
+    # A voice agent's next turn, after its listener heard everything: the segment
+    # comes as a first chunk and the rest, as the stream's first did.
+    assert segments == [0, 0, 1, 1]
+    # Its deadline (when the listener ran dry) has passed: it goes before any stream
+    # that still has audio to play.
+    assert deadlines[2] < NOW_S + 30.0
 
 
 async def test_a_plain_generator_is_asked_for_more_at_once() -> None:
