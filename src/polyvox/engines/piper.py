@@ -126,7 +126,7 @@ class PiperModel(SpeechModel):
         # one-at-a-time worker no throughput (docs/benchmarks.md).
         options.add_session_config_entry("session.force_spinning_stop", "1")
 
-        def make_session(model: str | bytes) -> onnxruntime.InferenceSession:
+        def make_session(model: str) -> onnxruntime.InferenceSession:
             return onnxruntime.InferenceSession(
                 model, sess_options=options, providers=["CPUExecutionProvider"]
             )

@@ -14,6 +14,7 @@ in extra decoding, ~10 ms.
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ class VitsHalves:
 
 
 def split_voice(
-    model_path: Path, make_session: Callable[[bytes], object], hop_samples: int
+    model_path: Path, make_session: Callable[[str], object], hop_samples: int
 ) -> VitsHalves | None:
     """Cut the voice at its decoder's input; ``None`` when the graph isn't a Piper export
     we recognise (the caller then runs the whole graph)."""
@@ -66,11 +67,21 @@ def split_voice(
     if frames_input not in decoder_inputs:
         return None
     extractor = Extractor(model)
-    encoder = extractor.extract_model([i.name for i in graph.input], decoder_inputs)
-    decoder = extractor.extract_model(decoder_inputs, [graph.output[0].name])
+    halves = {
+        "encoder": extractor.extract_model([i.name for i in graph.input], decoder_inputs),
+        "decoder": extractor.extract_model(decoder_inputs, [graph.output[0].name]),
+    }
+    # Through files: a session made from bytes keeps a copy of them (+60 MiB for a
+    # medium voice); one made from a file does not, and the file can go once it is read.
+    sessions = {}
+    with tempfile.TemporaryDirectory(prefix="polyvox-piper-") as workdir:
+        for name, half in halves.items():
+            path = Path(workdir) / f"{name}.onnx"
+            onnx.save(half, str(path))
+            sessions[name] = make_session(str(path))
     return VitsHalves(
-        encoder=make_session(encoder.SerializeToString()),
-        decoder=make_session(decoder.SerializeToString()),
+        encoder=sessions["encoder"],
+        decoder=sessions["decoder"],
         frames_input=frames_input,
         other_inputs=tuple(name for name in decoder_inputs if name != frames_input),
         hop_samples=hop_samples,
