@@ -83,25 +83,29 @@ class DeadlineScheduler:
         return await done
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             while not self._heap:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-            step = heapq.heappop(self._heap)
-            if step.done.cancelled():
-                continue  # its stream went away while it waited
-            self._running += 1
-            try:
-                result = await loop.run_in_executor(self._executor, step.work)
-            except Exception as exc:
-                if not step.done.cancelled():
-                    step.done.set_exception(exc)
-            else:
-                if not step.done.cancelled():
-                    step.done.set_result(result)
-            finally:
-                self._running -= 1
+            # One call per step: its locals go with the call, so an idle runner pins
+            # neither the last step's work nor what that holds (a model's sessions:
+            # they would outlive the model's unload).
+            await self._run_step(heapq.heappop(self._heap))
+
+    async def _run_step(self, step: _Step) -> None:
+        if step.done.cancelled():
+            return  # its stream went away while it waited
+        self._running += 1
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self._executor, step.work)
+        except Exception as exc:
+            if not step.done.cancelled():
+                step.done.set_exception(exc)
+        else:
+            if not step.done.cancelled():
+                step.done.set_result(result)
+        finally:
+            self._running -= 1
 
 
 @dataclass

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -101,6 +103,28 @@ async def test_cancelled_waiter_is_skipped() -> None:
         await asyncio.gather(blocker, kept)
         await scheduler.stop()
     assert ran == ["kept"]
+
+
+class Work:
+    """A step whose lifetime a weak reference can watch (a model's synthesis, in the worker)."""
+
+    def __call__(self) -> str:
+        return "done"
+
+
+async def test_an_idle_runner_keeps_no_reference_to_the_work_it_ran() -> None:
+    with ThreadPoolExecutor(1) as pool:
+        scheduler = DeadlineScheduler(executor=pool, concurrency=1)
+        scheduler.start()
+        work = Work()
+        watch = weakref.ref(work)
+        assert await scheduler.run(work, deadline_s=0) == "done"
+        del work
+        gc.collect()
+        # Otherwise a model unloaded after its last stream stayed in memory (its
+        # sessions held by the last step), until the runner took another step.
+        assert watch() is None
+        await scheduler.stop()
 
 
 def test_playback_clock_deadlines() -> None:
