@@ -269,7 +269,7 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         if self._settings.first_chunk_ms and deadline_s <= self._scheduler.clock():
             request = replace(request, first_chunk_s=self._settings.first_chunk_ms / 1000)
         chunks = iter(model.synthesize(request))
-        knows_its_end = isinstance(chunks, KnowsItsEnd)
+        ending = chunks if isinstance(chunks, KnowsItsEnd) else None
         while True:
             step = partial(_next_chunk, chunks)
             chunk = await self._scheduler.run(step, deadline_s=deadline_s)
@@ -277,8 +277,8 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 return
             samples = np.asarray(chunk, dtype="<f4").reshape(-1)
             playback.sent(samples.size / model.info.native_sample_rate_hz)
-            if knows_its_end:
-                if chunks.finished:  # type: ignore[attr-defined]
+            if ending is not None:
+                if ending.finished:
                     yield samples
                     return
                 deadline_s = playback.next_deadline_s()
