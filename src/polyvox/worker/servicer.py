@@ -45,6 +45,10 @@ _CAPABILITY_PB = {
 }
 _RUNTIME_PACKAGES = ("numpy", "onnxruntime", "grpcio", "protobuf")
 _END = object()
+#: How long a stream's next inference waits after the chunk that ended a listener's
+#: silence. 5 ms was enough for the gateway to ship it on the 2-core development
+#: machine (docs/benchmarks.md); twice that leaves room for a slower one.
+_FIRST_AUDIO_HANDOFF_S = 0.010
 
 
 def _model_to_pb(info: ModelInfo) -> pb.Model:
@@ -266,7 +270,8 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
         deadline_s = playback.next_deadline_s()
         # The listener has no audio left (a new stream, or a voice agent's next turn
         # on a WebSocket stream that went quiet): ask for a short first chunk.
-        if self._settings.first_chunk_ms and deadline_s <= self._scheduler.clock():
+        dry = deadline_s <= self._scheduler.clock()
+        if self._settings.first_chunk_ms and dry:
             request = replace(request, first_chunk_s=self._settings.first_chunk_ms / 1000)
         chunks = iter(model.synthesize(request))
         ending = chunks if isinstance(chunks, KnowsItsEnd) else None
@@ -277,10 +282,8 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 return
             samples = np.asarray(chunk, dtype="<f4").reshape(-1)
             playback.sent(samples.size / model.info.native_sample_rate_hz)
+            finished = ending is not None and ending.finished
             if ending is not None:
-                if ending.finished:
-                    yield samples
-                    return
                 deadline_s = playback.next_deadline_s()
             else:
                 # Asking an engine for more after a chunk usually finds it done (one
@@ -291,6 +294,16 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 # that is one sentence of work, as a new stream's first segment is.
                 deadline_s = self._scheduler.clock()
             yield samples
+            if dry:
+                dry = False
+                # The listener is waiting for this chunk, and the gateway (on this
+                # host by default) still has to resample, encode and send it. This
+                # stream's next inference would take both cores from it: an mp3's
+                # first 100 ms took 9 ms to encode instead of 1.5. The chunk gives
+                # the stream far more slack than this; other streams' steps still run.
+                await asyncio.sleep(_FIRST_AUDIO_HANDOFF_S)
+            if finished:
+                return
 
     def _pieces(self, text: str) -> list[str]:
         """The texts to synthesize one after another for one segment (see

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
+
+import pytest
 
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox.engines.base import Engine
 from polyvox.engines.espeak import MODEL_ID as ESPEAK_MODEL
 from polyvox.engines.espeak import EspeakEngine
 from polyvox.engines.piper import PiperEngine
+from polyvox.worker import servicer as servicer_module
 from polyvox.worker.models import ModelManager
 from polyvox.worker.scheduler import DeadlineScheduler
 from polyvox.worker.servicer import WorkerServicer
@@ -23,13 +27,25 @@ T = TypeVar("T")
 
 
 class RecordingScheduler(DeadlineScheduler):
-    """Runs steps as usual and keeps the deadline each one was queued with."""
+    """Runs steps as usual and keeps the deadline each one was queued with, and when
+    (event loop time) it was queued."""
 
     deadlines: list[float]
+    queued_at_s: list[float]
 
     async def run(self, work: Callable[[], T], *, deadline_s: float) -> T:
         self.deadlines.append(deadline_s)
+        self.queued_at_s.append(asyncio.get_running_loop().time())
         return await super().run(work, deadline_s=deadline_s)
+
+
+@dataclass
+class Recording:
+    deadlines: list[float]
+    queued_at_s: list[float]
+    outs: list[pb.SynthesizeOut]
+    #: When (event loop time) each of ``outs`` reached the caller.
+    received_at_s: list[float]
 
 
 async def requests(
@@ -45,7 +61,7 @@ async def requests(
 
 async def synthesize_recording(
     engine: Engine, model_id: str, voice: str, *texts: str, pause_s: float = 0.0
-) -> tuple[list[float], list[pb.SynthesizeOut]]:
+) -> Recording:
     """Each step's deadline, and the stream's messages, under a clock stopped at NOW_S
     that moves on by ``pause_s`` before each later segment is sent."""
     now_s = [NOW_S]
@@ -55,23 +71,24 @@ async def synthesize_recording(
 
     with ThreadPoolExecutor(1) as pool:
         scheduler = RecordingScheduler(executor=pool, clock=lambda: now_s[0])
-        scheduler.deadlines = []
+        scheduler.deadlines, scheduler.queued_at_s = [], []
         scheduler.start()
         lifecycle = LifecycleSettings(warmup=False)
         models = ModelManager(engine=engine, executor=pool, lifecycle=lifecycle)
         servicer = WorkerServicer(
             settings=WorkerSettings(), engine=engine, models=models, scheduler=scheduler
         )
-        outs = [
-            out
-            async for out in servicer.Synthesize(
-                requests(model_id, voice, texts, pause),
-                None,  # type: ignore[arg-type]  # the servicer does not use its context
-            )
-        ]
+        outs: list[pb.SynthesizeOut] = []
+        received_at_s: list[float] = []
+        async for out in servicer.Synthesize(
+            requests(model_id, voice, texts, pause),
+            None,  # type: ignore[arg-type]  # the servicer does not use its context
+        ):
+            outs.append(out)
+            received_at_s.append(asyncio.get_running_loop().time())
         await scheduler.stop()
         await asyncio.sleep(0)
-    return scheduler.deadlines, outs
+    return Recording(scheduler.deadlines, scheduler.queued_at_s, outs, received_at_s)
 
 
 def samples_per_segment(outs: list[pb.SynthesizeOut]) -> list[int]:
@@ -79,9 +96,10 @@ def samples_per_segment(outs: list[pb.SynthesizeOut]) -> list[int]:
 
 
 async def test_piper_first_chunk_now_the_rest_at_playback_and_no_check_after_the_end() -> None:
-    deadlines, outs = await synthesize_recording(
+    recording = await synthesize_recording(
         PiperEngine(), PIPER_MODEL, "joe", "Hello there, how are you today?", "See you soon."
     )
+    deadlines, outs = recording.deadlines, recording.outs
     chunks = [len(o.audio.samples) // 4 for o in outs if o.HasField("audio")]
     first_segment_s = samples_per_segment(outs)[0] / 22050
     # Segment 0: a first chunk of about first_chunk_ms, due now (a new stream); the
@@ -95,9 +113,8 @@ async def test_piper_first_chunk_now_the_rest_at_playback_and_no_check_after_the
 
 async def test_after_a_pause_that_emptied_the_listener_piper_cuts_a_first_chunk_again() -> None:
     texts = ("Hello there, how are you today?", "I am fine, thank you very much.")
-    deadlines, outs = await synthesize_recording(
-        PiperEngine(), PIPER_MODEL, "joe", *texts, pause_s=30.0
-    )
+    recording = await synthesize_recording(PiperEngine(), PIPER_MODEL, "joe", *texts, pause_s=30.0)
+    deadlines, outs = recording.deadlines, recording.outs
     segments = [o.audio.segment_index for o in outs if o.HasField("audio")]
     # A voice agent's next turn, after its listener heard everything: the segment
     # comes as a first chunk and the rest, as the stream's first did.
@@ -108,9 +125,10 @@ async def test_after_a_pause_that_emptied_the_listener_piper_cuts_a_first_chunk_
 
 
 async def test_a_plain_generator_is_asked_for_more_at_once() -> None:
-    deadlines, outs = await synthesize_recording(
+    recording = await synthesize_recording(
         EspeakEngine(), ESPEAK_MODEL, "en-us", "Hello there.", "See you soon."
     )
+    deadlines, outs = recording.deadlines, recording.outs
     first_segment_s = (
         samples_per_segment(outs)[0] / EspeakEngine().list_models()[0].native_sample_rate_hz
     )
@@ -121,3 +139,24 @@ async def test_a_plain_generator_is_asked_for_more_at_once() -> None:
     assert segment_1_starts > 1
     assert deadlines[:segment_1_starts] == [NOW_S] * segment_1_starts
     assert deadlines[segment_1_starts + 1 :] == [NOW_S] * (len(deadlines) - segment_1_starts - 1)
+
+
+async def test_after_first_audio_the_stream_leaves_the_cores_to_the_gateway_a_moment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Far longer than the default, so that a step queued without the wait (within
+    # milliseconds of the chunk) cannot pass for one queued after it.
+    handoff_s = 0.2
+    monkeypatch.setattr(servicer_module, "_FIRST_AUDIO_HANDOFF_S", handoff_s)
+    texts = ("Hello there, how are you today?", "I am fine, thank you very much.")
+    recording = await synthesize_recording(PiperEngine(), PIPER_MODEL, "joe", *texts, pause_s=30.0)
+    audio_at = [at for out, at in zip(recording.outs, recording.received_at_s, strict=True)
+                if out.HasField("audio")]  # fmt: skip
+    # Steps: segment 0's first chunk, its rest, segment 1's first chunk (the listener
+    # ran dry in the pause), its rest. Each step after a first chunk is queued only
+    # once that chunk has been out for the hand-off time (asyncio's timers may fire
+    # up to the clock's resolution early, hence the microsecond).
+    queued = recording.queued_at_s
+    assert len(queued) == len(audio_at) == 4
+    assert queued[1] - audio_at[0] >= handoff_s - 1e-6
+    assert queued[3] - audio_at[2] >= handoff_s - 1e-6
