@@ -139,7 +139,7 @@ class PiperModel(SpeechModel):
             return
         # The voice phonemizes; its session (the encoder half) is never run through it.
         self._voice = PiperVoice(config=config, session=self._halves.encoder)
-        self._gain = self._calibrated_gain()
+        self._gain = self._calibrated_gain(self._halves)
 
     def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
         from piper import SynthesisConfig
@@ -192,16 +192,15 @@ class PiperModel(SpeechModel):
             feeds.append(sentence)
         return feeds
 
-    def _calibrated_gain(self) -> float:
+    def _calibrated_gain(self, halves: VitsHalves) -> float:
         """One gain for all of this voice's audio. Piper scales each sentence to full
         range, which a sentence decoded in slices cannot (its peak is unknown until
         the end), and which makes loudness jump between streamed segments."""
         from piper import SynthesisConfig
 
         deterministic = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-        assert self._halves is not None
         audio = SlicedSynthesis(
-            self._halves,
+            halves,
             partial(self._sentence_feeds, _CALIBRATION_TEXT, deterministic),
             gain=1.0,
             first_chunk_frames=None,

@@ -282,10 +282,11 @@ class WorkerServicer(worker_pb2_grpc.WorkerServicer):
                 return
             samples = np.asarray(chunk, dtype="<f4").reshape(-1)
             playback.sent(samples.size / model.info.native_sample_rate_hz)
-            finished = ending is not None and ending.finished
             if ending is not None:
+                finished = ending.finished
                 deadline_s = playback.next_deadline_s()
             else:
+                finished = False
                 # Asking an engine for more after a chunk usually finds it done (one
                 # chunk per sentence). Queued at the playback deadline, that check
                 # waited behind other streams' inferences, holding finished streams
