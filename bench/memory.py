@@ -72,8 +72,9 @@ def direct(engine_name: str) -> dict[str, float]:
 
 
 async def served(engine_name: str, workdir: Path) -> dict[str, float]:
+    from polyvox.contract.client import WorkerClient
+    from polyvox.contract.types import SynthesisConfig
     from polyvox.engines.registry import engine_class
-    from polyvox.gateway.worker_client import SynthesisSettings, WorkerClient
 
     model_id, voice = _first_tts_model(engine_class(engine_name)())
     address = f"unix://{workdir / f'{engine_name}.sock'}"
@@ -93,7 +94,7 @@ async def served(engine_name: str, workdir: Path) -> dict[str, float]:
         figures = {"worker idle": rss_mib(process.pid)}
         await client.load(model_id)
         figures["after load"] = rss_mib(process.pid)
-        settings = SynthesisSettings(model_id=model_id, voice=voice)
+        settings = SynthesisConfig(model_id=model_id, voice=voice)
         async for _ in client.synthesize(settings, [TEXT]):
             pass
         figures["after synthesis"] = rss_mib(process.pid)

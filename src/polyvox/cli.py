@@ -68,13 +68,16 @@ def serve(
 
 @app.command()
 def worker(
-    engine: Annotated[str, typer.Option(help="Engine name (polyvox.engines entry point).")],
-    listen: Annotated[str, typer.Option(help="unix:///path or tcp://host:port")],
-    worker_id: Annotated[str, typer.Option()] = "",
-    device: Annotated[str, typer.Option()] = "cpu",
+    engine: Annotated[
+        str | None, typer.Option(help="Engine name (polyvox.engines entry point).")
+    ] = None,
+    listen: Annotated[str | None, typer.Option(help="unix:///path or tcp://host:port")] = None,
+    worker_id: Annotated[str | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option()] = None,
     preload: Annotated[list[str] | None, typer.Option(help="Model to load at start.")] = None,
     option: Annotated[list[str] | None, typer.Option(help="Engine option key=value.")] = None,
-    capacity: Annotated[int | None, typer.Option()] = None,
+    capacity: Annotated[int | None, typer.Option(help="Streams working at once.")] = None,
+    max_sessions: Annotated[int | None, typer.Option(help="Streams open at once.")] = None,
     inference_threads: Annotated[int | None, typer.Option()] = None,
     busy_split_chars: Annotated[
         int | None, typer.Option(help="Cut longer segments while another stream speaks; 0: never.")
@@ -83,35 +86,39 @@ def worker(
         int | None, typer.Option(help="First audio as a chunk of this length; 0: whole.")
     ] = None,
     exit_with_parent: Annotated[
-        bool, typer.Option(help="Stop when the starting process dies.")
-    ] = False,
+        bool | None, typer.Option(help="Stop when the starting process dies.")
+    ] = None,
     log_level: Annotated[str, typer.Option(envvar="POLYVOX_LOG_LEVEL")] = "info",
     log_format: Annotated[
         str, typer.Option(envvar="POLYVOX_LOG_FORMAT", help="`text` or `json` lines.")
     ] = "text",
 ) -> None:
-    """Run one engine worker (normally started by `polyvox serve`)."""
+    """Run one engine worker (normally started by `polyvox serve`).
+
+    Every setting is read from ``POLYVOX_WORKER_<NAME>`` variables (how the supervisor
+    passes them); a flag overrides its variable.
+    """
     from polyvox.logs import configure_logging
     from polyvox.worker.server import serve as serve_worker
     from polyvox.worker.settings import WorkerSettings
 
-    options = dict(item.split("=", 1) for item in option or [] if "=" in item)
     flags: dict[str, Any] = {
+        "engine": engine,
+        "listen": listen,
+        "worker_id": worker_id,
+        "device": device,
+        "preload": preload,
+        "options": dict(item.split("=", 1) for item in option if "=" in item) if option else None,
         "capacity": capacity,
+        "max_sessions": max_sessions,
         "inference_threads": inference_threads,
         "busy_split_chars": busy_split_chars,
         "first_chunk_ms": first_chunk_ms,
+        "exit_with_parent": exit_with_parent,
     }
-    settings = WorkerSettings(
-        engine=engine,
-        listen=listen,
-        worker_id=worker_id or f"{engine}-0",
-        device=device,
-        preload=preload or [],
-        options=options,
-        exit_with_parent=exit_with_parent,
-        **{key: value for key, value in flags.items() if value is not None},
-    )
+    settings = WorkerSettings(**{key: value for key, value in flags.items() if value is not None})
+    if not settings.worker_id:
+        settings.worker_id = f"{settings.engine}-0"
     if log_format not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--log-format")
     configure_logging(

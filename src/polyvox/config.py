@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from polyvox.text.segment import SegmentationSettings
-from polyvox.worker.settings import LifecycleSettings
+from polyvox.worker.settings import WorkerTuning
 
 DEFAULT_MODEL = "piper/en_US-joe-medium"
 #: OpenAI's ``tts-1-hd`` maps here when the kokoro engine is configured.
@@ -33,10 +33,9 @@ OPENAI_VOICES = (
 )  # fmt: skip
 
 
-class EngineSettings(BaseModel):
-    """How one engine's workers run."""
-
-    model_config = {"extra": "forbid"}
+class EngineSettings(WorkerTuning):
+    """How one engine's workers run: their tuning (fields of :class:`WorkerTuning`, handed
+    to each worker as they are) and how the supervisor provisions them."""
 
     #: ``isolated``: its own uv environment; ``shared``: the gateway's environment.
     env: Literal["isolated", "shared"] = "isolated"
@@ -44,27 +43,11 @@ class EngineSettings(BaseModel):
     requirements: list[str] = Field(default_factory=list)
     #: Python version of its environment; default: the gateway's.
     python: str | None = None
-    options: dict[str, str] = Field(default_factory=dict)
-    #: Models loaded and warmed up at start, and never evicted by TTL or cap.
-    preload: list[str] = Field(default_factory=list)
-    #: Load/evict policy of each of its workers (TTL, min residency, caps, warmup).
-    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     #: Worker processes for this engine; the gateway routes each request to the
     #: replica with the model resident and the fewest segments in flight.
     replicas: int = Field(default=1, ge=1)
-    device: str = "cpu"
     #: Extra environment variables for the worker (e.g. CUDA_VISIBLE_DEVICES).
     environment: dict[str, str] = Field(default_factory=dict)
-    capacity: int = Field(default=16, ge=1)
-    #: Inferences a worker runs at once (see WorkerSettings.inference_threads).
-    inference_threads: int = Field(default=1, ge=1)
-    #: Segments longer than this are synthesized in pieces while another stream on
-    #: the worker is synthesizing (see WorkerSettings.busy_split_chars); 0: never.
-    busy_split_chars: int = Field(default=30, ge=0)
-    #: A stream whose listener has no audio left gets a chunk of about this many
-    #: milliseconds before the rest of its segment (see WorkerSettings.first_chunk_ms);
-    #: 0: whole segments.
-    first_chunk_ms: int = Field(default=350, ge=0)
 
 
 def _default_engines() -> dict[str, EngineSettings]:

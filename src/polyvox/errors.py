@@ -57,3 +57,24 @@ class ModelBusy(PolyvoxError):
     """The model is serving streams and cannot be unloaded now."""
 
     code = ErrorCode.FAILED_PRECONDITION
+
+
+class InternalError(PolyvoxError):
+    """Something failed that the client cannot fix (a bug, a broken engine)."""
+
+    code = ErrorCode.INTERNAL
+
+
+_BY_CODE: dict[ErrorCode, type[PolyvoxError]] = {
+    ErrorCode.INVALID_ARGUMENT: InvalidArgument,
+    ErrorCode.NOT_FOUND: NotFound,
+    ErrorCode.RESOURCE_EXHAUSTED: ResourceExhausted,
+    ErrorCode.UNAVAILABLE: Unavailable,
+    ErrorCode.FAILED_PRECONDITION: ModelBusy,
+    ErrorCode.INTERNAL: InternalError,
+}
+
+
+def error_for(code: ErrorCode, message: str) -> PolyvoxError:
+    """The domain error of ``code`` (e.g. one that crossed the gRPC boundary)."""
+    return _BY_CODE[code](message)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from polyvox.engines.base import ModelInfo
+from polyvox.contract.types import ModelInfo
 from polyvox.errors import InvalidArgument
 
 #: Most voices one blend may mix; more is almost certainly a mistake (or abuse).

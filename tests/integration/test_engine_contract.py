@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import grpc
 import numpy as np
 import pytest
 
-from polyvox.gateway.worker_client import AudioChunk, SegmentEnd, SynthesisSettings
+from polyvox.contract.types import AudioChunk, SegmentEnd, SynthesisConfig
+from polyvox.errors import InvalidArgument, NotFound, PolyvoxError
 from support.servers import Worker, run_worker
 from support.speech import Decoded, transcribe, word_error_rate
 
@@ -54,7 +54,7 @@ async def worker(
         yield running
 
 
-async def synthesize(worker: Worker, settings: SynthesisSettings, text: str) -> list[AudioChunk]:
+async def synthesize(worker: Worker, settings: SynthesisConfig, text: str) -> list[AudioChunk]:
     items = [item async for item in worker.client.synthesize(settings, [text])]
     assert isinstance(items[-1], SegmentEnd)
     return [item for item in items if isinstance(item, AudioChunk)]
@@ -75,7 +75,7 @@ async def test_describe_lists_models_voices_languages_and_rate(
 
 
 async def test_a_fixed_sentence_is_intelligible(worker: Worker, case: EngineCase) -> None:
-    settings = SynthesisSettings(model_id=case.model, voice=case.voice)
+    settings = SynthesisConfig(model_id=case.model, voice=case.voice)
     chunks = await synthesize(worker, settings, SENTENCE)
     assert {chunk.sample_rate_hz for chunk in chunks} == {case.native_sample_rate_hz}
     audio = np.concatenate([chunk.samples for chunk in chunks])
@@ -88,19 +88,19 @@ async def test_a_fixed_sentence_is_intelligible(worker: Worker, case: EngineCase
 async def test_a_bad_voice_is_invalid_argument_naming_valid_voices(
     worker: Worker, case: EngineCase
 ) -> None:
-    settings = SynthesisSettings(model_id=case.model, voice="gandalf")
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
+    settings = SynthesisConfig(model_id=case.model, voice="gandalf")
+    with pytest.raises(PolyvoxError) as caught:
         await synthesize(worker, settings, "Hello.")
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    details = caught.value.details() or ""
+    assert isinstance(caught.value, InvalidArgument)
+    details = caught.value.message or ""
     assert "valid voices:" in details
     assert case.voice in details
     assert await worker.client.health()
 
 
 async def test_an_unknown_model_is_not_found(worker: Worker, case: EngineCase) -> None:
-    settings = SynthesisSettings(model_id="no-such-model", voice=case.voice)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
+    settings = SynthesisConfig(model_id="no-such-model", voice=case.voice)
+    with pytest.raises(PolyvoxError) as caught:
         await synthesize(worker, settings, "Hello.")
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-    assert case.model in (caught.value.details() or "")
+    assert isinstance(caught.value, NotFound)
+    assert case.model in (caught.value.message or "")

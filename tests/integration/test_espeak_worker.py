@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import grpc
 import numpy as np
 import pytest
 
-from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings
+from polyvox.contract.types import AudioChunk, SynthesisConfig
+from polyvox.errors import InvalidArgument, PolyvoxError
 from support.servers import Worker, run_worker
 from support.speech import Decoded, transcribe
 
@@ -23,7 +23,7 @@ async def worker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Work
 
 
 async def speak(worker: Worker, text: str, voice: str, *, speed: float = 1.0) -> np.ndarray:
-    settings = SynthesisSettings(model_id=MODEL, voice=voice, speed=speed)
+    settings = SynthesisConfig(model_id=MODEL, voice=voice, speed=speed)
     items = [item async for item in worker.client.synthesize(settings, [text])]
     chunks = [item for item in items if isinstance(item, AudioChunk)]
     assert all(chunk.sample_rate_hz == RATE_HZ for chunk in chunks)
@@ -66,7 +66,7 @@ async def test_speed_maps_to_words_per_minute(worker: Worker) -> None:
     normal = await speak(worker, text, "en-us")
     fast = await speak(worker, text, "en-us", speed=2.0)
     assert fast.size < 0.7 * normal.size
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
+    with pytest.raises(PolyvoxError) as caught:
         await speak(worker, text, "en-us", speed=0.25)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "words per minute" in (caught.value.details() or "")
+    assert isinstance(caught.value, InvalidArgument)
+    assert "words per minute" in (caught.value.message or "")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 
-import grpc
 import numpy as np
 import pytest
 
-from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings
+from polyvox.contract.types import AudioChunk, SynthesisConfig
+from polyvox.errors import InvalidArgument, PolyvoxError
 from support.servers import Worker, run_worker
 from support.speech import Decoded, transcribe, word_error_rate
 
@@ -31,7 +31,7 @@ async def speak(
     speed: float = 1.0,
     options: Mapping[str, str] | None = None,
 ) -> np.ndarray:
-    settings = SynthesisSettings(model_id=MODEL, voice=voice, speed=speed, options=options or {})
+    settings = SynthesisConfig(model_id=MODEL, voice=voice, speed=speed, options=options or {})
     items = [item async for item in worker.client.synthesize(settings, [text])]
     chunks = [item for item in items if isinstance(item, AudioChunk)]
     assert all(chunk.sample_rate_hz == RATE_HZ for chunk in chunks)
@@ -39,10 +39,10 @@ async def speak(
 
 
 async def refusal(worker: Worker, text: str, voice: str = "jf_alpha", **kwargs: object) -> str:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
+    with pytest.raises(PolyvoxError) as caught:
         await speak(worker, text, voice, **kwargs)  # type: ignore[arg-type]
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    return caught.value.details() or ""
+    assert isinstance(caught.value, InvalidArgument)
+    return caught.value.message or ""
 
 
 async def test_describe_offers_five_voices_that_blend(worker: Worker) -> None:

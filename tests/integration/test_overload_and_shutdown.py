@@ -14,7 +14,8 @@ import httpx
 import numpy as np
 import pytest
 
-from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerClient
+from polyvox.contract.client import WorkerClient
+from polyvox.contract.types import AudioChunk, SynthesisConfig
 from support.servers import run_gateway
 
 SPEAK = {"model": "tts-1", "voice": "alloy", "response_format": "pcm"}
@@ -94,7 +95,7 @@ async def test_a_refused_stream_moves_to_another_replica(tmp_path: Path) -> None
         # so the gateway's own load figures cannot steer around it.
         outsider = WorkerClient(workers["piper-0"]["address"])
         busy = outsider.synthesize(
-            SynthesisSettings(model_id="en_US-joe-medium", voice="joe"), [long_text]
+            SynthesisConfig(model_id="en_US-joe-medium", voice="joe"), [long_text]
         )
         try:
             assert isinstance(await anext(busy), AudioChunk)

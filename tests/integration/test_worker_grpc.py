@@ -11,10 +11,12 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
-from polyvox.gateway.worker_client import AudioChunk, SegmentEnd, SynthesisSettings
+from polyvox.contract.types import AudioChunk, SegmentEnd, SynthesisConfig
+from polyvox.errors import ModelBusy, NotFound
 from polyvox.text.pieces import split_to_length
 from polyvox.worker.settings import WorkerSettings
 from support.servers import Worker, run_worker
@@ -30,7 +32,7 @@ async def worker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Work
 
 
 def stub(worker: Worker) -> worker_pb2_grpc.WorkerStub:
-    return worker_pb2_grpc.WorkerStub(worker.client._channel)
+    return worker_pb2_grpc.WorkerStub(worker.channel)
 
 
 def open_stream(worker: Worker, *items: pb.SynthesizeIn) -> grpc.aio.StreamStreamCall:
@@ -84,7 +86,7 @@ async def test_describe_lists_models_voices_and_runtime(worker: Worker) -> None:
 
 
 async def test_synthesize_streams_audio_per_segment(worker: Worker) -> None:
-    settings = SynthesisSettings(model_id=MODEL, voice="joe")
+    settings = SynthesisConfig(model_id=MODEL, voice="joe")
     items = [
         item async for item in worker.client.synthesize(settings, ["Hello there.", "Goodbye now."])
     ]
@@ -143,20 +145,55 @@ async def test_config_twice_is_refused(worker: Worker) -> None:
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_capacity_is_enforced_with_resource_exhausted(worker: Worker) -> None:
-    held = [open_stream(worker, config()) for _ in range(2)]
+async def until_described(worker: Worker, **counts: int) -> None:
+    """Poll the worker's own counts (bounded): not a timing assertion."""
+    for _ in range(1000):
+        description = await worker.client.describe()
+        if all(getattr(description, name) == value for name, value in counts.items()):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the worker never reported {counts}")
+
+
+async def test_capacity_counts_working_streams_with_resource_exhausted(worker: Worker) -> None:
+    held = [open_stream(worker, config(), segment(0, MANY_SENTENCES)) for _ in range(2)]
     try:
-        for _ in range(1000):  # poll the worker's own count; bounded, not a timing assertion
-            if (await worker.client.describe()).in_flight == 2:
-                break
-            await asyncio.sleep(0.01)
+        await until_described(worker, in_flight=2, sessions=2)
         extra = open_stream(worker, config(), segment(0, "Hi."), END)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await read_all(extra)
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "2 streams working" in (caught.value.details() or "")
     finally:
         for call in held:
             call.cancel()
+
+
+async def test_idle_streams_hold_no_capacity(worker: Worker) -> None:
+    # Five sessions that said something and then went quiet, on a worker that lets two
+    # streams work at once: a new request is still served.
+    idle: list[grpc.aio.StreamStreamCall] = []
+    try:
+        for _ in range(5):  # one after another, as conversations start
+            idle.append(open_stream(worker, config(), segment(0, "Hi.")))
+            await _segment_end(idle[-1])
+        await until_described(worker, in_flight=0, sessions=5)
+        settings = SynthesisConfig(model_id=MODEL, voice="joe")
+        items = [item async for item in worker.client.synthesize(settings, ["Still here."])]
+        assert isinstance(items[-1], SegmentEnd)
+        # A quiet session's next turn is served too.
+        await idle[0].write(segment(1, "And again."))
+        assert await _segment_end(idle[0]) == 1
+    finally:
+        for call in idle:
+            call.cancel()
+
+
+async def test_standard_grpc_health_says_serving(worker: Worker) -> None:
+    health = health_pb2_grpc.HealthStub(worker.channel)
+    for service in ("", "polyvox.v1.Worker"):
+        answer = await health.Check(health_pb2.HealthCheckRequest(service=service))
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
 #: One sentence of 118 characters with no clause break: whole, Piper makes two chunks
@@ -169,7 +206,7 @@ LONG_SEGMENT = (
 
 async def _segment_chunks(worker: Worker) -> tuple[list[AudioChunk], int]:
     # Deterministic synthesis, so the two runs can be compared sample for sample.
-    settings = SynthesisSettings(
+    settings = SynthesisConfig(
         model_id=MODEL, voice="joe", options={"noise_scale": "0", "noise_w_scale": "0"}
     )
     items = [item async for item in worker.client.synthesize(settings, [LONG_SEGMENT])]
@@ -180,6 +217,14 @@ async def _segment_chunks(worker: Worker) -> tuple[list[AudioChunk], int]:
 #: Twenty sentences in one segment: the stream keeps synthesizing for a while,
 #: one chunk per sentence.
 MANY_SENTENCES = " ".join(f"Sentence number {n}." for n in range(1, 21))
+
+
+async def _segment_end(call: grpc.aio.StreamStreamCall) -> int:
+    """Read until a segment's end; its index."""
+    async for out in _reads(call):
+        if out.HasField("segment_end"):
+            return int(out.segment_end.segment_index)
+    raise AssertionError("the stream ended before a segment did")
 
 
 async def _first_audio(call: grpc.aio.StreamStreamCall) -> None:
@@ -197,10 +242,7 @@ async def test_a_long_segment_is_cut_only_while_another_stream_speaks(worker: Wo
     # worker nothing: segments stay whole.
     idle = open_stream(worker, config())
     try:
-        for _ in range(1000):  # poll the worker's own count; bounded, not a timing assertion
-            if (await worker.client.describe()).in_flight == 1:
-                break
-            await asyncio.sleep(0.01)
+        await until_described(worker, sessions=1)
         beside_idle, _ = await _segment_chunks(worker)
     finally:
         idle.cancel()
@@ -230,25 +272,43 @@ async def test_load_and_unload(worker: Worker) -> None:
     assert (await worker.client.describe()).resident == ()
     assert await worker.client.unload(MODEL) is False
     assert await worker.client.load(MODEL) > 0.0
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
+    with pytest.raises(NotFound):
         await worker.client.unload("nope")
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_unload_while_in_use_is_refused(worker: Worker) -> None:
+    call = open_stream(worker, config(), segment(0, MANY_SENTENCES))
+    try:
+        await _first_audio(call)  # working: the model is leased
+        with pytest.raises(ModelBusy):
+            await worker.client.unload(MODEL)
+    finally:
+        call.cancel()
+
+
+async def test_an_idle_session_does_not_pin_its_model(worker: Worker) -> None:
     call = open_stream(worker, config(), segment(0, "Hello."))
     try:
-        await call.read()  # first audio: the model is leased
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await worker.client.unload(MODEL)
-        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        await _segment_end(call)
+        # The session is open but quiet: its model may go (TTL, cap, or by hand).
+        await until_described(worker, in_flight=0)
+        assert await worker.client.unload(MODEL) is True
+        # Its next turn loads the model again.
+        await call.write(segment(1, "Welcome back."))
+        audio = 0
+        async for out in _reads(call):
+            if out.HasField("audio"):
+                audio += len(out.audio.samples)
+            if out.HasField("segment_end"):
+                break
+        assert audio > 0
     finally:
         call.cancel()
 
 
 async def test_sigterm_drains_running_streams(tmp_path: Path) -> None:
     async with run_worker("piper", workdir=tmp_path, args=("--preload", MODEL)) as worker:
-        settings = SynthesisSettings(model_id=MODEL, voice="joe")
+        settings = SynthesisConfig(model_id=MODEL, voice="joe")
         stream = worker.client.synthesize(
             settings, ["One.", "This is the second segment.", "Three."]
         )

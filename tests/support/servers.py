@@ -18,7 +18,9 @@ import grpc
 import httpx
 import yaml
 
-from polyvox.gateway.worker_client import WorkerClient
+from polyvox.addresses import grpc_target
+from polyvox.contract.client import WorkerClient
+from polyvox.errors import PolyvoxError
 
 
 def free_port() -> int:
@@ -95,6 +97,8 @@ class Worker:
     address: str
     process: asyncio.subprocess.Process
     client: WorkerClient
+    #: A raw gRPC channel, for tests of the wire contract itself.
+    channel: grpc.aio.Channel
 
 
 @contextlib.asynccontextmanager
@@ -110,17 +114,19 @@ async def run_worker(
         stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     client = WorkerClient(address)
+    channel = grpc.aio.insecure_channel(grpc_target(address))
     try:
         deadline = time.monotonic() + timeout_s
         while True:
-            with contextlib.suppress(grpc.aio.AioRpcError):
+            with contextlib.suppress(PolyvoxError):
                 if await client.health(timeout_s=1.0):
                     break
             if process.returncode is not None or time.monotonic() > deadline:
                 raise RuntimeError((workdir / "worker.log").read_text(errors="replace")[-3000:])
             await asyncio.sleep(0.1)
-        yield Worker(address=address, process=process, client=client)
+        yield Worker(address=address, process=process, client=client, channel=channel)
     finally:
+        await channel.close()
         await client.close()
         await _terminate(process)
         log.close()

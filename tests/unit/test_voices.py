@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from polyvox.engines.base import ModelInfo, VoiceInfo
+from polyvox.contract.types import ModelInfo, VoiceInfo
 from polyvox.errors import InvalidArgument
 from polyvox.voices import MAX_PARTS, BlendPart, is_blend, parse_blend, resolve_blend
 
 VOICES = ("jf_alpha", "jm_kumo", "jf_nezumi", "jf_tebukuro", "jf_gongitsune")
 BLENDING = ModelInfo(
     id="kokoro-82m-int8",
-    voices=tuple(VoiceInfo(v, "ja-JP") for v in VOICES),
+    voices=tuple(VoiceInfo(v, ("ja-JP",)) for v in VOICES),
     native_sample_rate_hz=24000,
     languages=("ja-JP",),
     voice_blending=True,
 )
 PLAIN = ModelInfo(
     id="en_US-joe-medium",
-    voices=(VoiceInfo("joe", "en-US"),),
+    voices=(VoiceInfo("joe", ("en-US",)),),
     native_sample_rate_hz=22050,
     languages=("en-US",),
 )

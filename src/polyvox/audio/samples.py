@@ -22,3 +22,13 @@ def float_to_int16(samples: np.ndarray) -> np.ndarray:
     """
     clipped = np.nan_to_num(np.clip(samples, -1.0, 1.0), nan=0.0)
     return np.rint(clipped * INT16_MAX).astype(np.int16)
+
+
+def int16_bytes_to_float(data: bytes) -> np.ndarray:
+    """Signed 16-bit little-endian mono bytes as float32 in [-1, 1).
+
+    Raises ValueError for an odd byte count (not whole samples).
+    """
+    if len(data) % 2:
+        raise ValueError(f"16-bit pcm must have an even byte count; got {len(data)} bytes")
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0

@@ -10,54 +10,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from polyvox.engines.transcript import (
+from polyvox.contract.types import (
+    Capability,
+    ModelInfo,
     SpeechEvent,
     TranscriptionInfo,
-    TranscriptionRequest,
     TranscriptSegment,
-    VadParameters,
 )
 from polyvox.errors import InvalidArgument
-
-
-class Capability(StrEnum):
-    TTS = "tts"
-    STT = "stt"
-    #: Voice activity detection (speech start/stop events) on streamed audio.
-    VAD = "vad"
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceInfo:
-    id: str
-    language: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """A model an engine can load; ``voices[0]`` is its default voice."""
-
-    id: str
-    voices: tuple[VoiceInfo, ...]
-    native_sample_rate_hz: int
-    languages: tuple[str, ...]
-    capability: Capability = Capability.TTS
-    #: Voices may be blends ("a(2)+b(1)", see :mod:`polyvox.voices`).
-    voice_blending: bool = False
-
-    @property
-    def default_voice(self) -> VoiceInfo:
-        return self.voices[0]
-
-    def voice_ids(self) -> list[str]:
-        return [voice.id for voice in self.voices]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +37,34 @@ class SynthesisRequest:
     #: seconds of it as a chunk of its own, as soon as possible. A hint; engines that
     #: cannot cut an inference ignore it.
     first_chunk_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionRequest:
+    """Per-request settings; never stored on the shared model object."""
+
+    #: ISO 639-1 code; None: let the model detect it.
+    language: str | None = None
+    prompt: str | None = None
+    temperature: float = 0.0
+    word_timestamps: bool = False
+    #: Decode only what voice activity detection calls speech.
+    vad_filter: bool = False
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VadParameters:
+    """How voice activity detection decides where speech starts and stops."""
+
+    #: Speech probability at or above which a window counts as speech.
+    threshold: float = 0.5
+    #: Silence that ends a stretch of speech, in ms.
+    min_silence_ms: int = 500
+    #: Margin added before a start and after a stop, in ms.
+    speech_pad_ms: int = 100
+    #: Stretches of speech shorter than this are dropped by ``speech_spans``, in ms.
+    min_speech_ms: int = 250
 
 
 @runtime_checkable
@@ -89,6 +82,10 @@ class LoadedModel(ABC):
     """A model resident in a worker; the model manager only needs ``info`` and ``close``."""
 
     info: ModelInfo
+    #: Whether two calls into the model may run at once (on different threads). The
+    #: worker enforces one call at a time otherwise, however many inference threads it
+    #: has: most engines share state between calls (espeak-ng's phonemizer is global).
+    concurrent_calls: ClassVar[bool] = False
 
     def close(self) -> None:  # noqa: B027 - optional hook, most models need nothing
         """Release what ``load`` acquired."""
@@ -146,6 +143,11 @@ class TranscriptionModel(LoadedModel):
     def voice_activity(self, params: VadParameters) -> VoiceActivityDetector:
         """A fresh detector for one stream (streaming mode needs one)."""
         raise InvalidArgument(f"model {self.info.id!r} has no voice activity detection")
+
+    def preview_request(self, request: TranscriptionRequest) -> TranscriptionRequest:
+        """Settings for a partial transcript of an utterance still being spoken: a
+        preview, decoded often, so the cheapest settings that read it well."""
+        return replace(request, word_timestamps=False, vad_filter=False)
 
     def warmup(self) -> None:
         silence = np.zeros(self.info.native_sample_rate_hz, dtype=np.float32)

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from polyvox.engines.base import Engine, ModelInfo, SpeechModel, SynthesisRequest, VoiceInfo
+from polyvox.contract.types import ModelInfo, VoiceInfo
+from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def parse_voices(listing: str) -> list[_Voice]:
         labels = {"name": name.replace("_", " ")}
         if gender in _GENDERS:
             labels["gender"] = _GENDERS[gender]
-        voices[voice_id] = _Voice(VoiceInfo(voice_id, bcp47(language), labels), file)
+        voices[voice_id] = _Voice(VoiceInfo(voice_id, (bcp47(language),), labels), file)
     return sorted(voices.values(), key=lambda v: (v.info.id != DEFAULT_VOICE, v.info.id))
 
 

@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from polyvox.contract.types import ModelInfo, VoiceInfo
 from polyvox.engines import kokoro_ja
-from polyvox.engines.base import Engine, ModelInfo, SpeechModel, SynthesisRequest, VoiceInfo
+from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
 from polyvox.engines.kokoro_weights import KokoroWeights, default_cache_dir
 from polyvox.errors import InvalidArgument, NotFound
 from polyvox.voices import parse_blend
@@ -44,6 +45,8 @@ SAMPLE_RATE_HZ = 24_000
 DEFAULT_VOICE = "jf_alpha"
 #: kokoro-onnx refuses speeds outside this range.
 SPEED_RANGE = (0.5, 2.0)
+#: What the model's front ends read, as BCP 47.
+MODEL_LANGUAGES = ("en-US", "en-GB", "ja-JP")
 #: Request option ``language``: the front end for the text.
 FRONT_ENDS = ("auto", "ja", "en-us", "en-gb")
 
@@ -62,9 +65,13 @@ _CLAUSE_PAUSE_S = 0.1
 
 
 def _voice_info(voice_id: str) -> VoiceInfo:
-    language = _VOICE_LANGUAGES.get(voice_id[:1], "und")
+    """Every Kokoro voice reads what the model's front ends read (English through
+    espeak-ng, Japanese through pyopenjtalk); its own language (the id's first letter)
+    comes first, as the one it speaks most naturally."""
+    native = _VOICE_LANGUAGES.get(voice_id[:1])
+    languages = tuple(dict.fromkeys([*([native] if native else []), *MODEL_LANGUAGES]))
     labels = {"gender": _GENDERS[voice_id[1]]} if voice_id[1:2] in _GENDERS else {}
-    return VoiceInfo(id=voice_id, language=language, labels=labels)
+    return VoiceInfo(id=voice_id, languages=languages, labels=labels)
 
 
 def _model_info(weights: KokoroWeights) -> ModelInfo:
@@ -74,7 +81,7 @@ def _model_info(weights: KokoroWeights) -> ModelInfo:
         id=MODEL_ID,
         voices=tuple(_voice_info(name) for name in names),
         native_sample_rate_hz=SAMPLE_RATE_HZ,
-        languages=("ja-JP", "en-US", "en-GB"),
+        languages=MODEL_LANGUAGES,
         voice_blending=True,
     )
 

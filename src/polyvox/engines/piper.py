@@ -23,13 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from polyvox.engines.base import (
-    Engine,
-    ModelInfo,
-    SpeechModel,
-    SynthesisRequest,
-    VoiceInfo,
-)
+from polyvox.contract.types import ModelInfo, VoiceInfo
+from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
 from polyvox.engines.piper_stream import SlicedSynthesis, VitsHalves, frames_for, split_voice
 from polyvox.errors import InvalidArgument, NotFound
 
@@ -77,7 +72,7 @@ def _model_info(files: _VoiceFiles) -> ModelInfo:
         # A single-speaker voice is named after its dataset ("joe").
         voice_ids = [config.get("dataset") or files.model_path.stem.split("-")[1]]
     voices = tuple(
-        VoiceInfo(id=voice_id, language=language, labels={"quality": _quality(config)})
+        VoiceInfo(id=voice_id, languages=(language,), labels={"quality": _quality(config)})
         for voice_id in voice_ids
     )
     return ModelInfo(

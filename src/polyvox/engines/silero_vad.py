@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from polyvox.engines.base import VoiceActivityDetector
-from polyvox.engines.transcript import SpeechEvent, SpeechEventKind, VadParameters
+from polyvox.contract.types import SpeechEvent, SpeechEventKind
+from polyvox.engines.base import VadParameters, VoiceActivityDetector
 from polyvox.errors import Unavailable
 
 logger = logging.getLogger(__name__)

@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from polyvox.engines.base import Capability, Engine, ModelInfo, TranscriptionModel
-from polyvox.engines.silero_vad import SAMPLE_RATE_HZ, SileroVad, SileroVadStream, speech_spans
-from polyvox.engines.transcript import (
+from polyvox.contract.types import (
+    Capability,
+    ModelInfo,
     TranscriptionInfo,
-    TranscriptionRequest,
     TranscriptSegment,
-    VadParameters,
     Word,
 )
+from polyvox.engines.base import (
+    Engine,
+    TranscriptionModel,
+    TranscriptionRequest,
+    VadParameters,
+)
+from polyvox.engines.silero_vad import SAMPLE_RATE_HZ, SileroVad, SileroVadStream, speech_spans
 from polyvox.errors import InvalidArgument, NotFound
 
 logger = logging.getLogger(__name__)
@@ -126,6 +132,10 @@ def _numbered(segments: Iterable[Any], duration_s: float) -> Iterator[Transcript
 
 
 class WhisperTranscriber(TranscriptionModel):
+    #: CTranslate2 models take calls from several threads (it queues them on its own
+    #: workers), and each stream has its own segment generator and VAD state.
+    concurrent_calls = True
+
     def __init__(
         self, info: ModelInfo, path: Path, *, device: str, compute_type: str, threads: int | None
     ) -> None:
@@ -187,6 +197,12 @@ class WhisperTranscriber(TranscriptionModel):
 
     def voice_activity(self, params: VadParameters) -> SileroVadStream:
         return self._vad.stream(params)
+
+    def preview_request(self, request: TranscriptionRequest) -> TranscriptionRequest:
+        """Partials are previews: greedy (beam 1), no word timings; the final
+        transcript of the utterance uses the request's own settings."""
+        preview = super().preview_request(request)
+        return replace(preview, options={**preview.options, "beam_size": "1"})
 
     def _language(self, requested: str | None) -> str | None:
         if not requested:

@@ -14,6 +14,7 @@ from polyvox.config import Settings
 from polyvox.gateway.errors import error_response, install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
+from polyvox.gateway.registry.local import LocalRegistry
 from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.supervisor.supervisor import Supervisor
@@ -24,12 +25,13 @@ logger = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> FastAPI:
     supervisor = Supervisor(settings)
+    registry = LocalRegistry(supervisor, describe_interval_s=settings.describe_interval_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Workers start in the background so /healthz answers (and /readyz says
         # why not yet) during a minutes-long first environment build.
-        starting = asyncio.create_task(supervisor.start(), name="supervisor-start")
+        starting = asyncio.create_task(registry.start(), name="registry-start")
         starting.add_done_callback(_log_start_failure(supervisor))
         try:
             yield
@@ -37,12 +39,12 @@ def create_app(settings: Settings) -> FastAPI:
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await starting
-            await supervisor.stop()
+            await registry.stop()
 
     app = FastAPI(title="Polyvox", version=polyvox.__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.state.supervisor = supervisor
-    app.state.router = Router(settings, supervisor.workers)
+    app.state.registry = registry
+    app.state.router = Router(settings, registry)
     # One segmenter for the HTTP and WebSocket paths: pysbd's rules compile once.
     app.state.segmenter = Segmenter(settings.segmentation)
     install_error_handlers(app)
@@ -52,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         path_limits={transcriptions.TRANSCRIPTIONS_PATH: settings.max_upload_bytes},
     )
     # Request ids, CORS, metrics, API keys: around everything above and below.
-    install_operations(app, settings, supervisor)
+    install_operations(app, settings, registry)
     for module in (speech, transcriptions, catalog, health, ps):
         app.include_router(module.router)
     app.add_api_websocket_route("/{path:path}", _unknown_websocket)  # last: a catch-all

@@ -1,4 +1,4 @@
-"""HTTP errors in OpenAI's shape, and the one mapping from domain/gRPC codes to HTTP."""
+"""HTTP errors in OpenAI's shape, and the one mapping from domain error codes to HTTP."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import logging
 from typing import Any
 
-import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,15 +24,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
 }
 
-_CODE_FROM_GRPC: dict[grpc.StatusCode, ErrorCode] = {
-    grpc.StatusCode.INVALID_ARGUMENT: ErrorCode.INVALID_ARGUMENT,
-    grpc.StatusCode.NOT_FOUND: ErrorCode.NOT_FOUND,
-    grpc.StatusCode.FAILED_PRECONDITION: ErrorCode.FAILED_PRECONDITION,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: ErrorCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.UNAVAILABLE: ErrorCode.UNAVAILABLE,
-    grpc.StatusCode.CANCELLED: ErrorCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED: ErrorCode.UNAVAILABLE,
-}
+
+def http_status(exc: PolyvoxError) -> int:
+    return HTTP_STATUS[exc.code]
 
 
 def _error_type(status: int) -> str:
@@ -68,12 +61,8 @@ class ApiError(Exception):
         return cls(HTTP_STATUS[exc.code], exc.message, code=exc.code.value)
 
     @classmethod
-    def from_grpc(cls, exc: grpc.aio.AioRpcError) -> ApiError:
-        code = _CODE_FROM_GRPC.get(exc.code(), ErrorCode.INTERNAL)
-        message = exc.details() or exc.code().name.lower()
-        if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
-            message = f"speech worker unavailable: {message}"
-        return cls(HTTP_STATUS[code], message, code=code.value)
+    def from_exception(cls, exc: ApiError | PolyvoxError) -> ApiError:
+        return exc if isinstance(exc, ApiError) else cls.from_domain(exc)
 
     def response(self) -> JSONResponse:
         headers = {"Retry-After": "1"} if self.status in (429, 503) else None
@@ -115,10 +104,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PolyvoxError)
     async def _domain_error(request: Request, exc: PolyvoxError) -> JSONResponse:
         return ApiError.from_domain(exc).response()
-
-    @app.exception_handler(grpc.aio.AioRpcError)
-    async def _grpc_error(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
-        return ApiError.from_grpc(exc).response()
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

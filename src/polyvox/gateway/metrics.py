@@ -24,7 +24,7 @@ never collide in prometheus-client's global registry.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -33,8 +33,8 @@ from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from polyvox.gateway.registry import WorkerHandle
 from polyvox.logs import current_context
-from polyvox.supervisor.process import WorkerProcess, WorkerState
 
 #: First audio is what a voice agent waits for: fine buckets below one second.
 _FIRST_AUDIO_BUCKETS_S = (0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10)
@@ -112,14 +112,14 @@ class GatewayMetrics:
         self.errors.labels(code or "unknown").inc()
 
 
-def _labels(worker: WorkerProcess) -> list[str]:
-    return [worker.spec.worker_id, worker.spec.engine]
+def _labels(worker: WorkerHandle) -> list[str]:
+    return [worker.worker_id, worker.engine]
 
 
 class WorkerCollector(Collector):
-    """Worker figures from the supervisor's latest ``Describe`` of each worker."""
+    """Worker figures from the registry's latest ``Describe`` of each worker."""
 
-    def __init__(self, workers: Callable[[], Mapping[str, WorkerProcess]]) -> None:
+    def __init__(self, workers: Callable[[], Sequence[WorkerHandle]]) -> None:
         self._workers = workers
 
     def collect(self) -> Iterable[Metric]:
@@ -132,10 +132,15 @@ class WorkerCollector(Collector):
             return CounterMetricFamily(f"polyvox_worker_{name}", doc, labels=labels)
 
         up = gauge("up", "1 when the worker process is up and answering, else 0.")
+        looping = gauge(
+            "crash_looping", "1 while the worker keeps failing to start or stay up, else 0."
+        )
         restarts = counter("restarts", "Times the supervisor restarted the worker.")
         dropped = counter("log_lines_dropped", "Worker log lines dropped by a slow relay.")
-        in_flight = gauge("in_flight", "Streams the worker is serving now.")
-        capacity = gauge("capacity", "Streams the worker accepts at once.")
+        in_flight = gauge("in_flight", "Streams working now (synthesizing or decoding).")
+        capacity = gauge("capacity", "Streams the worker lets work at once.")
+        sessions = gauge("sessions", "Streams open now, working or idle.")
+        max_sessions = gauge("max_sessions", "Streams the worker lets be open at once.")
         queue = gauge("queue_depth", "Inference steps waiting in the worker's scheduler.")
         running = gauge("inference_running", "Inference steps running now.")
         loads = counter("model_loads", "Models loaded (and warmed up) by the worker process.")
@@ -144,17 +149,20 @@ class WorkerCollector(Collector):
         resident = gauge("resident_models", "Models resident in the worker now.")
         resident_model = gauge("model_resident", "1 for each resident model.", ["model"])
         rss = gauge("memory_rss_bytes", "Resident memory of the worker process.")
-        for worker in self._workers().values():
+        for worker in self._workers():
             values = _labels(worker)
-            up.add_metric(values, 1.0 if worker.state is WorkerState.UP else 0.0)
+            up.add_metric(values, 1.0 if worker.serving else 0.0)
+            looping.add_metric(values, 1.0 if worker.state == "crash_looping" else 0.0)
             restarts.add_metric(values, worker.restarts)
-            dropped.add_metric(values, worker.log_relay.dropped)
+            dropped.add_metric(values, worker.log_lines_dropped)
             description = worker.description
             if description is None:
                 continue
             stats = description.stats
             in_flight.add_metric(values, description.in_flight)
             capacity.add_metric(values, description.capacity)
+            sessions.add_metric(values, description.sessions)
+            max_sessions.add_metric(values, description.max_sessions)
             queue.add_metric(values, stats.queue_depth)
             running.add_metric(values, stats.inference_running)
             loads.add_metric(values, stats.model_loads_total)
@@ -162,10 +170,11 @@ class WorkerCollector(Collector):
             evictions.add_metric(values, stats.evictions_total)
             resident.add_metric(values, len(description.resident))
             for model in description.resident:
-                resident_model.add_metric([*values, f"{worker.spec.engine}/{model.model_id}"], 1)
+                resident_model.add_metric([*values, f"{worker.engine}/{model.model_id}"], 1)
             if stats.memory_rss_bytes:
                 rss.add_metric(values, stats.memory_rss_bytes)
-        yield from (up, restarts, dropped, in_flight, capacity, queue, running, loads, load_s)
+        yield from (up, looping, restarts, dropped, in_flight, capacity, sessions, max_sessions)
+        yield from (queue, running, loads, load_s)
         yield from (evictions, resident, resident_model, rss)
 
 

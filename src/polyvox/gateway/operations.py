@@ -16,15 +16,15 @@ from polyvox.config import Settings
 from polyvox.gateway.auth import ApiKeyAuth
 from polyvox.gateway.metrics import GatewayMetrics, MetricsMiddleware, WorkerCollector
 from polyvox.gateway.openapi import install_openapi
+from polyvox.gateway.registry import WorkerRegistry
 from polyvox.gateway.request_id import RequestIdMiddleware
 from polyvox.gateway.routes import metrics as metrics_route
-from polyvox.supervisor.supervisor import Supervisor
 
 
-def install_operations(app: FastAPI, settings: Settings, supervisor: Supervisor) -> None:
+def install_operations(app: FastAPI, settings: Settings, registry: WorkerRegistry) -> None:
     """Call after the app's own middleware: what is added here wraps it."""
     metrics = GatewayMetrics()
-    metrics.registry.register(WorkerCollector(lambda: supervisor.workers))
+    metrics.registry.register(WorkerCollector(registry.workers))
     app.state.metrics = metrics
     app.include_router(metrics_route.router)
     install_openapi(app, auth=bool(settings.api_keys))

@@ -1,14 +1,14 @@
-"""Route a requested model name to the worker that serves it, and resolve voices."""
+"""Route a requested model name to a worker that serves it, and resolve voices."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from polyvox.config import OPENAI_VOICES, Settings
-from polyvox.engines.base import Capability, ModelInfo
+from polyvox.contract.types import Capability, ModelInfo
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
-from polyvox.supervisor.process import WorkerProcess, WorkerState
+from polyvox.gateway.registry import WorkerHandle, WorkerRegistry
 from polyvox.voices import is_blend, resolve_blend
 
 #: OpenAI model names served without configuration when their target is; a
@@ -22,43 +22,42 @@ _ROUTE = {Capability.TTS: "/v1/audio/speech", Capability.STT: "/v1/audio/transcr
 class Route:
     native_id: str
     model: ModelInfo
-    worker: WorkerProcess
+    worker: WorkerHandle
 
 
-def _load(model_id: str) -> Callable[[WorkerProcess], tuple[bool, int]]:
+def _preference(model_id: str) -> Callable[[WorkerHandle], tuple[bool, int]]:
     """Sort key for replicas: those with the model resident first, then the least busy."""
 
-    def key(worker: WorkerProcess) -> tuple[bool, int]:
-        resident = worker.description is not None and any(
-            r.model_id == model_id for r in worker.description.resident
-        )
-        return (not resident, worker.client.segments_in_flight)
+    def key(worker: WorkerHandle) -> tuple[bool, int]:
+        description = worker.description
+        resident = description is not None and description.is_resident(model_id)
+        return (not resident, worker.load)
 
     return key
 
 
 class Router:
-    def __init__(self, settings: Settings, workers: Mapping[str, WorkerProcess]) -> None:
+    def __init__(self, settings: Settings, registry: WorkerRegistry) -> None:
         self._settings = settings
-        self._workers = workers
+        self._registry = registry
 
-    def catalog(self) -> dict[str, tuple[ModelInfo, WorkerProcess]]:
+    def catalog(self) -> dict[str, tuple[ModelInfo, WorkerHandle]]:
         """Every known model by native id (``engine/model``), from the workers' Describe."""
-        found: dict[str, tuple[ModelInfo, WorkerProcess]] = {}
-        for worker in self._workers.values():
+        found: dict[str, tuple[ModelInfo, WorkerHandle]] = {}
+        for worker in self._registry.workers():
             if worker.description is None:
                 continue
             for model in worker.description.models:
-                found.setdefault(f"{worker.spec.engine}/{model.id}", (model, worker))
+                found.setdefault(f"{worker.engine}/{model.id}", (model, worker))
         return found
 
-    def workers_for(self, native_id: str) -> list[WorkerProcess]:
+    def workers_for(self, native_id: str) -> list[WorkerHandle]:
         """Every worker (replica) whose engine offers ``native_id``, whatever its state."""
         engine, _, model_id = native_id.partition("/")
         return [
             worker
-            for worker in self._workers.values()
-            if worker.spec.engine == engine
+            for worker in self._registry.workers()
+            if worker.engine == engine
             and worker.description is not None
             and any(model.id == model_id for model in worker.description.models)
         ]
@@ -85,28 +84,31 @@ class Router:
         native_id = self.native_id(name)
         catalog = self.catalog()
         if native_id not in catalog:
-            engine = native_id.partition("/")[0]
-            engine_workers = [w for w in self._workers.values() if w.spec.engine == engine]
-            # A configured engine with no worker yet is having its environment built.
-            if any(w.description is None for w in engine_workers) or (
-                engine in self._settings.engines and not engine_workers
-            ):
-                raise Unavailable(f"the {engine} worker is still starting; retry shortly")
-            known = sorted({*self.aliases(), *catalog})
-            raise NotFound(f"model {name!r} does not exist; available models: {', '.join(known)}")
+            raise self._missing(name, native_id, catalog)
         model, _ = catalog[native_id]
         if capability is not None and model.capability is not capability:
             raise InvalidArgument(self._wrong_kind(name, model, capability))
         replicas = self.workers_for(native_id)
-        up = [
-            worker
-            for worker in replicas
-            if worker.state is WorkerState.UP and worker.spec.worker_id not in exclude
-        ]
+        up = [w for w in replicas if w.serving and w.worker_id not in exclude]
         if not up:
-            states = ", ".join(sorted({worker.state.value for worker in replicas}))
+            states = ", ".join(sorted({worker.state for worker in replicas}))
             raise Unavailable(f"no worker for {native_id} is up ({states}); retry shortly")
-        return Route(native_id=native_id, model=model, worker=min(up, key=_load(model.id)))
+        return Route(native_id=native_id, model=model, worker=min(up, key=_preference(model.id)))
+
+    def _missing(
+        self, name: str, native_id: str, catalog: dict[str, tuple[ModelInfo, WorkerHandle]]
+    ) -> Exception:
+        engine = native_id.partition("/")[0]
+        if (why := self._registry.failed_engines.get(engine)) is not None:
+            return Unavailable(f"the {engine} engine could not be started: {why}")
+        engine_workers = [w for w in self._registry.workers() if w.engine == engine]
+        # A configured engine with no worker described yet is still being built or started.
+        if any(w.description is None for w in engine_workers) or (
+            engine in self._settings.engines and not engine_workers
+        ):
+            return Unavailable(f"the {engine} worker is still starting; retry shortly")
+        known = sorted({*self.aliases(), *catalog})
+        return NotFound(f"model {name!r} does not exist; available models: {', '.join(known)}")
 
     def _wrong_kind(self, name: str, model: ModelInfo, wanted: Capability) -> str:
         fitting = [

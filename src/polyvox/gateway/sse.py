@@ -7,8 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
-
+from polyvox.errors import PolyvoxError
 from polyvox.gateway.errors import ApiError, error_body
 
 
@@ -27,8 +26,8 @@ async def sse_events(audio: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         async for chunk in audio:
             total_bytes += len(chunk)
             yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()})
-    except (ApiError, grpc.aio.AioRpcError) as exc:
-        error = ApiError.from_grpc(exc) if isinstance(exc, grpc.aio.AioRpcError) else exc
+    except (ApiError, PolyvoxError) as exc:
+        error = ApiError.from_exception(exc)
         body = error_body(error.status, error.message, code=error.code, param=error.param)
         yield _event({"type": "error", **body})
         return

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from polyvox.engines.transcript import TranscriptionInfo, TranscriptSegment, transcript_text
+from polyvox.contract.types import TranscriptionInfo, TranscriptSegment, transcript_text
 
 
 class TranscriptFormat(StrEnum):

@@ -1,4 +1,12 @@
-"""One supervised worker process: spawn, wait for health, restart with backoff, stop."""
+"""One supervised worker process: spawn, wait for health, restart with backoff, stop.
+
+Supervision is one loop from the first start to the stop: a start that fails (the
+command cannot be spawned, the process exits or never answers its health check) is a
+failure like a crash, and the next try waits longer, doubling up to the maximum. Only
+a worker that stayed up ``stable_after_s`` resets that count. After
+``CRASH_LOOP_AFTER`` failures in a row the worker is reported as crash-looping
+(``/health``, metrics) and keeps being retried at the maximum backoff.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-import grpc
-
-from polyvox.gateway.worker_client import WorkerClient, WorkerDescription
+from polyvox.contract.client import WorkerClient
+from polyvox.errors import PolyvoxError
 from polyvox.supervisor.relay import LINE_LIMIT_BYTES, LogRelay
 
 logger = logging.getLogger(__name__)
@@ -30,14 +37,17 @@ _INHERITED_ENV = (
     "OPENBLAS_CORETYPE",
     "OPENBLAS_L2_SIZE",
 )
-#: A worker that stayed up this long is considered healthy again: backoff resets.
-_STABLE_AFTER_S = 30.0
+#: Failures in a row after which a worker counts as crash-looping.
+CRASH_LOOP_AFTER = 3
+_HEALTH_POLL_S = 0.1
 
 
 class WorkerState(StrEnum):
     STARTING = "starting"
     UP = "up"
     RESTARTING = "restarting"
+    #: Failed CRASH_LOOP_AFTER times in a row; still retried, at the maximum backoff.
+    CRASH_LOOPING = "crash_looping"
     STOPPED = "stopped"
 
 
@@ -47,22 +57,11 @@ class WorkerSpec:
 
     worker_id: str
     engine: str
-    python: Path
     address: str
-    args: tuple[str, ...] = ()
+    command: tuple[str, ...]
     environment: dict[str, str] = field(default_factory=dict)
     #: The environment directory of an isolated engine (None when shared).
     venv: Path | None = None
-
-    def command(self) -> list[str]:
-        return [
-            str(self.python), "-m", "polyvox", "worker",
-            "--engine", self.engine, "--listen", self.address, "--worker-id", self.worker_id,
-            "--exit-with-parent",
-            # JSON lines, parsed by the relay and logged in the gateway's own format.
-            "--log-format", "json",
-            *self.args,
-        ]  # fmt: skip
 
     def env(self) -> dict[str, str]:
         env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
@@ -78,6 +77,16 @@ class WorkerStartError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    initial_s: float
+    max_s: float
+
+    def delay_s(self, failures: int) -> float:
+        """The wait before the next try after ``failures`` failures in a row (>= 1)."""
+        return min(self.initial_s * 2 ** max(failures - 1, 0), self.max_s)
+
+
 class WorkerProcess:
     def __init__(
         self,
@@ -85,40 +94,74 @@ class WorkerProcess:
         *,
         start_timeout_s: float,
         stop_timeout_s: float,
-        backoff_initial_s: float,
-        backoff_max_s: float,
+        backoff: Backoff,
+        stable_after_s: float = 30.0,
     ) -> None:
         self.spec = spec
-        self.client = WorkerClient(spec.address)
         self.state = WorkerState.STARTING
-        self.description: WorkerDescription | None = None
         self.restarts = 0
+        #: Failures (crashes, failed starts) since the worker last stayed up long enough.
+        self.failures = 0
         self.up_since_s: float | None = None
         self.last_error: str | None = None
-        self._start_timeout_s = start_timeout_s
-        self._stop_timeout_s = stop_timeout_s
-        self._backoff_initial_s = backoff_initial_s
-        self._backoff_max_s = backoff_max_s
-        self._process: asyncio.subprocess.Process | None = None
-        self._monitor: asyncio.Task[None] | None = None
-        self._stopping = False
         #: The worker's stdout/stderr lines, relayed into the gateway's log.
         self.log_relay = LogRelay(worker_id=spec.worker_id, engine=spec.engine)
+        #: Set while the worker is up; cleared when it goes down.
+        self.up = asyncio.Event()
+        self._start_timeout_s = start_timeout_s
+        self._stop_timeout_s = stop_timeout_s
+        self._backoff = backoff
+        self._stable_after_s = stable_after_s
+        self._process: asyncio.subprocess.Process | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._health = WorkerClient(spec.address)
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    async def start(self) -> None:
-        """Spawn the worker and wait until it answers Health; then watch over it."""
-        await self._spawn_and_wait()
-        self._monitor = asyncio.create_task(self._watch(), name=f"watch-{self.spec.worker_id}")
+    def start(self) -> None:
+        """Start supervising: spawn, and respawn after every failure, until stop()."""
+        if self._supervisor is None:
+            name = f"supervise-{self.spec.worker_id}"
+            self._supervisor = asyncio.create_task(self._supervise(), name=name)
+
+    async def _supervise(self) -> None:
+        while not self._stopping:
+            try:
+                await self._spawn_and_wait()
+            except (WorkerStartError, OSError) as exc:
+                await self._failed(f"could not start: {exc}")
+                continue
+            assert self._process is not None
+            returncode = await self._process.wait()
+            self.up.clear()
+            if self._stopping:
+                return
+            ran_for_s = time.time() - (self.up_since_s or time.time())
+            if ran_for_s >= self._stable_after_s:
+                self.failures = 0
+            await self._failed(f"exited with code {returncode}")
+
+    async def _failed(self, error: str) -> None:
+        """Record a failure and wait out its backoff (stop() ends the wait)."""
+        self.failures += 1
+        self.last_error = error
+        looping = self.failures >= CRASH_LOOP_AFTER
+        self.state = WorkerState.CRASH_LOOPING if looping else WorkerState.RESTARTING
+        delay_s = self._backoff.delay_s(self.failures)
+        logger.warning(
+            "worker %s %s; retrying in %.1f s (failure %d in a row)",
+            self.spec.worker_id, error, delay_s, self.failures,
+        )  # fmt: skip
+        await asyncio.sleep(delay_s)
+        self.restarts += 1
 
     async def _spawn_and_wait(self) -> None:
-        self.state = WorkerState.STARTING if self.restarts == 0 else WorkerState.RESTARTING
-        logger.info("starting worker %s: %s", self.spec.worker_id, " ".join(self.spec.command()))
+        logger.info("starting worker %s: %s", self.spec.worker_id, " ".join(self.spec.command))
         self._process = await asyncio.create_subprocess_exec(
-            *self.spec.command(),
+            *self.spec.command,
             env=self.spec.env(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -129,61 +172,29 @@ class WorkerProcess:
         deadline = time.monotonic() + self._start_timeout_s
         while time.monotonic() < deadline:
             if self._process.returncode is not None:
-                raise WorkerStartError(
-                    f"worker {self.spec.worker_id} exited with code {self._process.returncode} "
-                    "while starting"
-                )
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                if await self.client.health(timeout_s=1.0):
-                    self.description = await self.client.describe()
+                code = self._process.returncode
+                raise WorkerStartError(f"exited with code {code} while starting")
+            with contextlib.suppress(PolyvoxError):
+                if await self._health.health(timeout_s=1.0):
                     self.state = WorkerState.UP
                     self.up_since_s = time.time()
-                    self.last_error = None
+                    self.up.set()
                     logger.info("worker %s is up (pid %s)", self.spec.worker_id, self.pid)
                     return
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(_HEALTH_POLL_S)
         self._kill()
-        raise WorkerStartError(
-            f"worker {self.spec.worker_id} did not become healthy in {self._start_timeout_s:.0f} s"
-        )
-
-    async def _watch(self) -> None:
-        failures = 0
-        while not self._stopping:
-            assert self._process is not None
-            returncode = await self._process.wait()
-            if self._stopping:
-                break
-            ran_for_s = time.time() - (self.up_since_s or time.time())
-            failures = 0 if ran_for_s > _STABLE_AFTER_S else failures + 1
-            self.state = WorkerState.RESTARTING
-            self.last_error = f"exited with code {returncode}"
-            delay_s = min(self._backoff_initial_s * 2 ** max(failures - 1, 0), self._backoff_max_s)
-            logger.warning(
-                "worker %s exited with code %s; restarting in %.1f s",
-                self.spec.worker_id, returncode, delay_s,
-            )  # fmt: skip
-            await asyncio.sleep(delay_s)
-            if self._stopping:
-                break
-            self.restarts += 1
-            try:
-                await self._spawn_and_wait()
-            except WorkerStartError as exc:
-                self.last_error = str(exc)
-                logger.error("%s", exc)
-
-    async def refresh(self) -> WorkerDescription | None:
-        """Re-read Describe (resident models, in-flight); keep the last one on failure."""
-        if self.state is WorkerState.UP:
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                self.description = await self.client.describe(timeout_s=2.0)
-        return self.description
+        await self._process.wait()
+        raise WorkerStartError(f"did not become healthy in {self._start_timeout_s:g} s")
 
     async def stop(self) -> None:
         """SIGTERM (the worker drains), then SIGKILL after the stop timeout."""
         self._stopping = True
         self.state = WorkerState.STOPPED
+        self.up.clear()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         process = self._process
         if process is not None and process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -195,12 +206,8 @@ class WorkerProcess:
                 await process.wait()
             # The worker's last lines (its drain report) still reach the log.
             await self.log_relay.drain(timeout_s=2.0)
-        if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
         await self.log_relay.close()
-        await self.client.close()
+        await self._health.close()
 
     def _kill(self) -> None:
         if self._process is not None and self._process.returncode is None:

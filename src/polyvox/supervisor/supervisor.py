@@ -12,24 +12,10 @@ from rich.console import Console
 from polyvox.config import EngineSettings, Settings
 from polyvox.engines.registry import engine_class
 from polyvox.supervisor.environments import EnvironmentBuilder, EnvironmentSpec
-from polyvox.supervisor.process import WorkerProcess, WorkerSpec
+from polyvox.supervisor.process import Backoff, WorkerProcess, WorkerSpec
+from polyvox.worker.settings import WorkerSettings, worker_environment
 
 logger = logging.getLogger(__name__)
-
-
-def _worker_args(engine: EngineSettings) -> tuple[str, ...]:
-    args = [
-        "--device", engine.device,
-        "--capacity", str(engine.capacity),
-        "--inference-threads", str(engine.inference_threads),
-        "--busy-split-chars", str(engine.busy_split_chars),
-        "--first-chunk-ms", str(engine.first_chunk_ms),
-    ]  # fmt: skip
-    for model_id in engine.preload:
-        args += ["--preload", model_id]
-    for key, value in engine.options.items():
-        args += ["--option", f"{key}={value}"]
-    return tuple(args)
 
 
 class Supervisor:
@@ -39,9 +25,11 @@ class Supervisor:
         self._settings = settings
         self._builder = EnvironmentBuilder(home=settings.home, console=console)
         self.workers: dict[str, WorkerProcess] = {}
+        #: Engines whose environment could not be built, with why: their workers never
+        #: start; every other engine's do.
+        self.failed_engines: dict[str, str] = {}
         #: What the supervisor is doing: starting, building ..., running, stopping.
         self.status = "starting"
-        self._refresher: asyncio.Task[None] | None = None
 
     def _interpreter(self, name: str, engine: EngineSettings) -> tuple[Path, Path | None]:
         """Build (or reuse) the engine's environment; return its python and venv dir."""
@@ -61,35 +49,46 @@ class Supervisor:
     async def start(self) -> None:
         """Provision environments one by one (uv is I/O-heavy); each engine's workers
         start as soon as its environment exists, so the first engine serves while the
-        next one is still being built."""
-        sockets = self._settings.sockets_dir()
-        sockets.mkdir(parents=True, exist_ok=True)
-        starting: list[asyncio.Task[None]] = []
+        next one is still being built. An engine whose environment cannot be built is
+        reported and skipped; the others go on."""
+        self._settings.sockets_dir().mkdir(parents=True, exist_ok=True)
         for name, engine in self._settings.engines.items():
             self.status = f"building the {name} environment"
-            python, venv = await asyncio.to_thread(self._interpreter, name, engine)
+            try:
+                python, venv = await asyncio.to_thread(self._interpreter, name, engine)
+            except Exception as exc:
+                self.failed_engines[name] = str(exc)
+                logger.error("engine %s cannot start: %s", name, exc)
+                continue
             for replica in range(engine.replicas):
                 worker = self._worker(name, engine, replica, python, venv)
                 self.workers[worker.spec.worker_id] = worker
-                starting.append(asyncio.create_task(worker.start(), name=worker.spec.worker_id))
-        self.status = "starting workers"
-        await asyncio.gather(*starting)
-        self.status = "running"
-        self._refresher = asyncio.create_task(self._refresh_loop(), name="describe-refresh")
+                worker.start()
+        failed = ", ".join(self.failed_engines)
+        self.status = f"running (failed to provision: {failed})" if failed else "running"
 
     def _worker(
         self, name: str, engine: EngineSettings, replica: int, python: Path, venv: Path | None
     ) -> WorkerProcess:
         worker_id = f"{name}-{replica}"
         socket = self._settings.sockets_dir() / f"{worker_id}-{self._settings.port}.sock"
+        settings = WorkerSettings.for_engine(
+            engine,
+            engine=name,
+            listen=f"unix://{socket}",
+            worker_id=worker_id,
+            exit_with_parent=True,
+        )
         spec = WorkerSpec(
             worker_id=worker_id,
             engine=name,
-            python=python,
-            address=f"unix://{socket}",
-            args=_worker_args(engine),
+            address=settings.listen,
+            command=(str(python), "-m", "polyvox", "worker"),
             environment={
-                "POLYVOX_WORKER_LIFECYCLE": engine.lifecycle.model_dump_json(),
+                **worker_environment(settings),
+                # JSON lines, parsed by the relay and logged in the gateway's own format.
+                "POLYVOX_LOG_FORMAT": "json",
+                "POLYVOX_LOG_LEVEL": self._settings.log_level,
                 **engine.environment,
             },
             venv=venv,
@@ -98,18 +97,11 @@ class Supervisor:
             spec,
             start_timeout_s=self._settings.worker_start_timeout_s,
             stop_timeout_s=self._settings.worker_stop_timeout_s,
-            backoff_initial_s=self._settings.restart_backoff_initial_s,
-            backoff_max_s=self._settings.restart_backoff_max_s,
+            backoff=Backoff(
+                self._settings.restart_backoff_initial_s, self._settings.restart_backoff_max_s
+            ),
         )
-
-    async def _refresh_loop(self) -> None:
-        """Keep each worker's Describe (resident models, load) fresh for routing."""
-        while True:
-            await asyncio.sleep(self._settings.describe_interval_s)
-            await asyncio.gather(*(worker.refresh() for worker in self.workers.values()))
 
     async def stop(self) -> None:
         self.status = "stopping"
-        if self._refresher is not None:
-            self._refresher.cancel()
         await asyncio.gather(*(worker.stop() for worker in self.workers.values()))

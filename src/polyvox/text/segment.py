@@ -66,12 +66,20 @@ class Segmenter:
         self, settings: SegmentationSettings | None = None, *, language: str = "en"
     ) -> None:
         self.settings = settings or SegmentationSettings()
-        self._sentences = pysbd.Segmenter(language=language, clean=False, char_span=False)
+        self._language = language
         # pysbd keeps each call's text on the instance (``original_text``) and reads it
-        # back to find the sentences; two threads at once get each other's text and
-        # an empty result. Requests segment in worker threads, so calls take turns.
-        self._sentences_lock = threading.Lock()
+        # back to find the sentences; two threads sharing one get each other's text
+        # and an empty result. Each thread gets its own, made on first use (a handful:
+        # the default executor's threads), so requests never wait on each other.
+        self._per_thread = threading.local()
         self._function_words = _FUNCTION_WORDS.get(language, frozenset())
+
+    def _pysbd(self) -> pysbd.Segmenter:
+        segmenter: pysbd.Segmenter | None = getattr(self._per_thread, "segmenter", None)
+        if segmenter is None:
+            segmenter = pysbd.Segmenter(language=self._language, clean=False, char_span=False)
+            self._per_thread.segmenter = segmenter
+        return segmenter
 
     def sentences(self, text: str) -> list[str]:
         """Sentences of ``text``, stripped; URLs and e-mail addresses stay whole."""
@@ -82,8 +90,7 @@ class Segmenter:
             return f"\ue000{len(protected) - 1}\ue001"
 
         masked = _UNSPLITTABLE.sub(hide, text.strip())
-        with self._sentences_lock:
-            found = self._sentences.segment(masked)
+        found = self._pysbd().segment(masked)
         return [
             _PLACEHOLDER.sub(lambda m: protected[int(m.group(1))], s).strip()
             for s in found

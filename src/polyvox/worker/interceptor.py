@@ -10,28 +10,24 @@ from typing import Any
 
 import grpc
 
-from polyvox.errors import ErrorCode, PolyvoxError
+from polyvox.contract.status import GRPC_STATUS
+from polyvox.errors import PolyvoxError
 
 logger = logging.getLogger(__name__)
 
 #: Longest wait for a failing stream's client to finish writing.
 _DRAIN_TIMEOUT_S = 2.0
 
-GRPC_STATUS: dict[ErrorCode, grpc.StatusCode] = {
-    ErrorCode.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
-    ErrorCode.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
-    ErrorCode.RESOURCE_EXHAUSTED: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    ErrorCode.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
-    ErrorCode.FAILED_PRECONDITION: grpc.StatusCode.FAILED_PRECONDITION,
-    ErrorCode.INTERNAL: grpc.StatusCode.INTERNAL,
-}
-
 
 async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
     if isinstance(exc, PolyvoxError):
         await context.abort(GRPC_STATUS[exc.code], exc.message)
+    # The detail (a traceback, library internals) goes to the log, not to the client.
     logger.exception("unexpected error in worker RPC", exc_info=exc)
-    await context.abort(grpc.StatusCode.INTERNAL, f"internal worker error: {exc!r}")
+    await context.abort(
+        grpc.StatusCode.INTERNAL,
+        f"internal worker error ({type(exc).__name__}); the worker's log has the details",
+    )
 
 
 def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

@@ -4,7 +4,9 @@ Policy (``LifecycleSettings``):
 
 - a model loads on first use; concurrent requests for a loading model share the load;
   at most ``max_parallel_loads`` loads run at once; a model counts as resident only
-  after its warmup;
+  after its warmup. A load is a task the manager owns: a request that goes away while
+  it waits only stops waiting, and the load finishes (and the model stays resident)
+  for the others and for the next request;
 - an idle model is evicted ``ttl_s`` after its last use, never before it has been
   resident ``min_residency_s``; a model in use is never evicted;
 - loading beyond ``resident_cap`` evicts the least recently used evictable model, or
@@ -26,7 +28,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from polyvox.engines.base import Engine, LoadedModel, ModelInfo
+from polyvox.contract.types import ModelInfo
+from polyvox.engines.base import Engine, LoadedModel
 from polyvox.errors import ModelBusy, NotFound, ResourceExhausted
 from polyvox.worker.settings import LifecycleSettings
 
@@ -71,6 +74,12 @@ def _release_heap_memory() -> None:
         libc.malloc_trim(0)
 
 
+def _retrieve_exception(task: asyncio.Task[ResidentModel]) -> None:
+    """Mark a failed load's exception retrieved: its waiters may all have gone away."""
+    if not task.cancelled():
+        task.exception()
+
+
 class ModelManager:
     def __init__(
         self,
@@ -88,7 +97,7 @@ class ModelManager:
         self._clock = clock
         self._catalog: dict[str, ModelInfo] = {m.id: m for m in engine.list_models()}
         self._resident: dict[str, ResidentModel] = {}
-        self._loading: dict[str, asyncio.Future[ResidentModel]] = {}
+        self._loading: dict[str, asyncio.Task[ResidentModel]] = {}
         self._load_slots = asyncio.Semaphore(self.lifecycle.max_parallel_loads)
         #: Loads past _make_room and not yet resident: they hold a place under the cap.
         self._loads_running = 0
@@ -154,10 +163,15 @@ class ModelManager:
         self.info(model_id)
         if (resident := self._resident.get(model_id)) is not None:
             return resident
-        if (pending := self._loading.get(model_id)) is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[ResidentModel] = asyncio.get_running_loop().create_future()
-        self._loading[model_id] = future
+        task = self._loading.get(model_id)
+        if task is None:
+            task = asyncio.create_task(self._load(model_id), name=f"load-{model_id}")
+            self._loading[model_id] = task
+            task.add_done_callback(_retrieve_exception)
+        # Shielded: a waiter cancelled (its client left) stops waiting; the load goes on.
+        return await asyncio.shield(task)
+
+    async def _load(self, model_id: str) -> ResidentModel:
         try:
             async with self._load_slots:
                 await self._make_room()
@@ -176,13 +190,7 @@ class ModelManager:
             self.loads_total += 1
             self.load_seconds_total += duration_s
             logger.info("loaded %s in %.2f s", model_id, duration_s)
-            future.set_result(resident)
             return resident
-        except BaseException as exc:
-            future.set_exception(exc)
-            # Mark the exception retrieved: waiters may all have gone away.
-            future.exception()
-            raise
         finally:
             del self._loading[model_id]
 
@@ -261,6 +269,8 @@ class ModelManager:
 
     async def close(self) -> None:
         """Unload everything, in-flight or not: the worker is going away."""
+        for task in list(self._loading.values()):
+            task.cancel()
         for model_id, resident in list(self._resident.items()):
             del self._resident[model_id]
             await asyncio.get_running_loop().run_in_executor(self._executor, resident.model.close)

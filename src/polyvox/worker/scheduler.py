@@ -4,6 +4,10 @@ Each step (produce a stream's next chunk of audio) carries a deadline: for a new
 stream, now; for a running stream, the moment the audio already sent to it will
 have finished playing. The runner always takes the earliest deadline, so a new
 stream starts at once while running streams are served before they run dry.
+
+A step may name an ``exclusive`` key (a model that takes one call at a time): no two
+steps with the same key run at once, however many runners there are; a runner takes
+the earliest step whose key is free instead.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,6 +32,7 @@ class _Step:
     sequence: int
     work: Callable[[], Any] = field(compare=False)
     done: asyncio.Future[Any] = field(compare=False)
+    exclusive: Hashable | None = field(default=None, compare=False)
 
 
 class DeadlineScheduler:
@@ -50,6 +55,8 @@ class DeadlineScheduler:
         self._wakeup = asyncio.Event()
         self._runners: list[asyncio.Task[None]] = []
         self._running = 0
+        #: Exclusive keys of the steps running now.
+        self._busy: set[Hashable] = set()
 
     @property
     def queued(self) -> int:
@@ -73,29 +80,53 @@ class DeadlineScheduler:
             step.done.cancel()
         self._heap.clear()
 
-    async def run(self, work: Callable[[], T], *, deadline_s: float) -> T:
-        """Queue ``work`` (blocking) and return its result once it has run."""
+    async def run(
+        self, work: Callable[[], T], *, deadline_s: float, exclusive: Hashable | None = None
+    ) -> T:
+        """Queue ``work`` (blocking) and return its result once it has run.
+
+        ``exclusive``: a key no other running step may hold at the same time.
+        """
         if len(self._heap) >= self._max_queued:
             raise ResourceExhausted(f"inference queue is full ({self._max_queued} steps)")
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._heap, _Step(deadline_s, next(self._sequence), work, done))
+        step = _Step(deadline_s, next(self._sequence), work, done, exclusive)
+        heapq.heappush(self._heap, step)
         self._wakeup.set()
         return await done
 
     async def _run(self) -> None:
         while True:
-            while not self._heap:
+            while (step := self._take()) is None:
                 self._wakeup.clear()
                 await self._wakeup.wait()
             # One call per step: its locals go with the call, so an idle runner pins
             # neither the last step's work nor what that holds (a model's sessions:
             # they would outlive the model's unload).
-            await self._run_step(heapq.heappop(self._heap))
+            await self._run_step(step)
+            del step
+
+    def _take(self) -> _Step | None:
+        """The earliest step whose exclusive key is free; None when there is none."""
+        held: list[_Step] = []
+        found = None
+        while self._heap:
+            step = heapq.heappop(self._heap)
+            if step.done.cancelled():
+                continue  # its stream went away while it waited
+            if step.exclusive is not None and step.exclusive in self._busy:
+                held.append(step)
+                continue
+            found = step
+            break
+        for step in held:
+            heapq.heappush(self._heap, step)
+        return found
 
     async def _run_step(self, step: _Step) -> None:
-        if step.done.cancelled():
-            return  # its stream went away while it waited
         self._running += 1
+        if step.exclusive is not None:
+            self._busy.add(step.exclusive)
         try:
             result = await asyncio.get_running_loop().run_in_executor(self._executor, step.work)
         except Exception as exc:
@@ -106,6 +137,10 @@ class DeadlineScheduler:
                 step.done.set_result(result)
         finally:
             self._running -= 1
+            if step.exclusive is not None:
+                self._busy.discard(step.exclusive)
+                # A step held back for this key may run now.
+                self._wakeup.set()
 
 
 @dataclass

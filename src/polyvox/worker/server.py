@@ -12,10 +12,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
 
-from polyvox._proto.polyvox.v1 import worker_pb2_grpc
+from polyvox._proto.polyvox.v1 import worker_pb2, worker_pb2_grpc
 from polyvox.addresses import grpc_target
 from polyvox.engines.registry import engine_class
+from polyvox.worker.admission import Admission
 from polyvox.worker.interceptor import ErrorMappingInterceptor
 from polyvox.worker.models import ModelManager
 from polyvox.worker.scheduler import DeadlineScheduler
@@ -66,8 +69,8 @@ async def serve(settings: WorkerSettings) -> None:
         threads_per_inference=max(1, (os.cpu_count() or 1) // settings.inference_threads),
     )
     inference = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="inference")
-    # Loads get their own thread so a load never waits behind (or blocks) inference.
-    loads = ThreadPoolExecutor(1, thread_name_prefix="load")
+    # Loads get threads of their own so a load never waits behind (or blocks) inference.
+    loads = ThreadPoolExecutor(settings.lifecycle.max_parallel_loads, thread_name_prefix="load")
     models = ModelManager(
         engine=engine,
         executor=loads,
@@ -77,14 +80,20 @@ async def serve(settings: WorkerSettings) -> None:
     scheduler = DeadlineScheduler(
         executor=inference,
         concurrency=settings.inference_threads,
-        # Each stream has at most one step queued, so streams bound the queue.
-        max_queued=settings.capacity,
+        # Each open stream has at most one step queued (a listening transcription
+        # stream queues its VAD steps too), so open streams bound the queue.
+        max_queued=settings.max_sessions,
     )
     scheduler.start()
-    servicer = WorkerServicer(settings=settings, engine=engine, models=models, scheduler=scheduler)
+    admission = Admission(capacity=settings.capacity, max_sessions=settings.max_sessions)
+    servicer = WorkerServicer(
+        settings=settings, engine=engine, models=models, scheduler=scheduler, admission=admission
+    )
 
     server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
     worker_pb2_grpc.add_WorkerServicer_to_server(servicer, server)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
     _prepare_socket(settings.listen)
     server.add_insecure_port(grpc_target(settings.listen))
 
@@ -100,6 +109,9 @@ async def serve(settings: WorkerSettings) -> None:
         else None
     )
     await server.start()
+    worker_service = worker_pb2.DESCRIPTOR.services_by_name["Worker"].full_name
+    for service in ("", worker_service):
+        await health.set(service, health_pb2.HealthCheckResponse.SERVING)
     evictor = asyncio.create_task(
         models.run_eviction(settings.lifecycle.evict_check_interval_s), name="evictor"
     )
@@ -114,9 +126,10 @@ async def serve(settings: WorkerSettings) -> None:
     await stop.wait()
 
     logger.info("draining: waiting up to %.1f s for running streams", settings.drain_timeout_s)
-    servicer.start_draining()
+    admission.draining = True
+    await health.enter_graceful_shutdown()  # every service answers NOT_SERVING from now
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(servicer.idle.wait(), settings.drain_timeout_s)
+        await asyncio.wait_for(admission.idle.wait(), settings.drain_timeout_s)
     await server.stop(grace=1.0)
     evictor.cancel()
     if watcher is not None:

@@ -54,7 +54,7 @@ async def worker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Work
 
 
 async def transcribe(worker: Worker, *items: pb.TranscribeIn) -> list[pb.TranscribeOut]:
-    call = worker_pb2_grpc.WorkerStub(worker.client._channel).Transcribe()
+    call = worker_pb2_grpc.WorkerStub(worker.channel).Transcribe()
 
     async def write() -> None:
         with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
@@ -75,7 +75,7 @@ async def _reads(call: grpc.aio.StreamStreamCall) -> AsyncIterator[pb.Transcribe
 
 
 async def test_describe_says_stt_and_vad(worker: Worker) -> None:
-    info = await worker_pb2_grpc.WorkerStub(worker.client._channel).Describe(pb.DescribeRequest())
+    info = await worker_pb2_grpc.WorkerStub(worker.channel).Describe(pb.DescribeRequest())
     assert info.engine == "whisper"
     assert set(info.capabilities) == {pb.CAPABILITY_STT, pb.CAPABILITY_VAD}
     (model,) = info.models
@@ -152,7 +152,7 @@ async def test_bad_streams_get_their_status(
 
 
 async def test_synthesize_refuses_an_stt_model(worker: Worker) -> None:
-    call = worker_pb2_grpc.WorkerStub(worker.client._channel).Synthesize()
+    call = worker_pb2_grpc.WorkerStub(worker.channel).Synthesize()
     await call.write(pb.SynthesizeIn(config=pb.SynthesisConfig(model_id="tiny.en", speed=1)))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call.read()

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soxr
 
-from polyvox.engines.base import SynthesisRequest
+from polyvox.contract.types import SpeechEventKind
+from polyvox.engines.base import SynthesisRequest, VadParameters
 from polyvox.engines.piper import PiperEngine
 from polyvox.engines.silero_vad import SAMPLE_RATE_HZ, SileroVad, model_path, speech_spans
-from polyvox.engines.transcript import SpeechEventKind, VadParameters
 
 RATE = SAMPLE_RATE_HZ
 #: Detected boundaries may be this far from where the speech samples begin/end:

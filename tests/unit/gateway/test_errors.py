@@ -3,25 +3,46 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from polyvox.errors import InvalidArgument, ModelBusy, NotFound, ResourceExhausted, Unavailable
+from polyvox.contract.status import GRPC_STATUS, error_from_status
+from polyvox.errors import (
+    InternalError,
+    InvalidArgument,
+    ModelBusy,
+    NotFound,
+    PolyvoxError,
+    ResourceExhausted,
+    Unavailable,
+)
 from polyvox.gateway.errors import ApiError
-from polyvox.worker.interceptor import GRPC_STATUS
 
 
 @pytest.mark.parametrize(
     ("error", "status"),
     [(InvalidArgument("x"), 400), (NotFound("x"), 404), (ModelBusy("x"), 409),
-     (ResourceExhausted("x"), 429), (Unavailable("x"), 503)],
+     (ResourceExhausted("x"), 429), (Unavailable("x"), 503), (InternalError("x"), 500)],
 )  # fmt: skip
-def test_domain_errors_map_to_http_through_grpc(error: Exception, status: int) -> None:
-    assert isinstance(
-        error, InvalidArgument | NotFound | ModelBusy | ResourceExhausted | Unavailable
-    )
-    direct = ApiError.from_domain(error)
-    rpc_error = grpc.aio.AioRpcError(
-        GRPC_STATUS[error.code], grpc.aio.Metadata(), grpc.aio.Metadata(), details="x"
-    )
-    assert direct.status == ApiError.from_grpc(rpc_error).status == status
+def test_domain_errors_cross_grpc_as_themselves_and_map_to_http(
+    error: PolyvoxError, status: int
+) -> None:
+    crossed = error_from_status(GRPC_STATUS[error.code], "x")
+    assert type(crossed) is type(error)
+    assert ApiError.from_domain(error).status == ApiError.from_domain(crossed).status == status
+
+
+@pytest.mark.parametrize(
+    "status",
+    [grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE],
+)
+def test_a_worker_that_went_away_is_unavailable_and_says_so(status: grpc.StatusCode) -> None:
+    error = error_from_status(status, "socket closed")
+    assert isinstance(error, Unavailable)
+    assert error.message == "speech worker unavailable: socket closed"
+
+
+def test_an_unknown_status_is_an_internal_error_with_its_name() -> None:
+    error = error_from_status(grpc.StatusCode.DATA_LOSS, None)
+    assert isinstance(error, InternalError)
+    assert error.message == "data_loss"
 
 
 def test_retryable_errors_carry_retry_after() -> None:

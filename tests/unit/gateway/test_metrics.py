@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI, WebSocket
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from polyvox.contract.types import WorkerDescription, WorkerStats
 from polyvox.gateway.auth import ApiKeyAuth
 from polyvox.gateway.errors import ApiError, install_error_handlers
 from polyvox.gateway.metrics import GatewayMetrics, MetricsMiddleware, WorkerCollector
 from polyvox.gateway.request_id import RequestIdMiddleware
-from polyvox.gateway.worker_client import WorkerDescription, WorkerStats
 from polyvox.logs import set_model
-from polyvox.supervisor.process import WorkerProcess, WorkerSpec, WorkerState
+from support.handles import StaticWorker
 
 
 def samples(metrics: GatewayMetrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -108,40 +106,36 @@ def test_each_registry_is_its_own() -> None:
     assert ("polyvox_errors_total", frozenset({("code", "x")})) not in samples(second)
 
 
-async def test_worker_collector_reads_the_latest_description(tmp_path: Path) -> None:
-    spec = WorkerSpec(
-        worker_id="piper-0", engine="piper", python=Path("python"),
-        address=f"unix://{tmp_path / 'w.sock'}",
-    )  # fmt: skip
-    worker = WorkerProcess(
-        spec, start_timeout_s=1, stop_timeout_s=1, backoff_initial_s=1, backoff_max_s=1
-    )
-    try:
-        metrics = GatewayMetrics()
-        metrics.registry.register(WorkerCollector(lambda: {"piper-0": worker}))
-        labels = frozenset({("worker_id", "piper-0"), ("engine", "piper")})
-        before = samples(metrics)
-        assert before[("polyvox_worker_up", labels)] == 0
-        assert ("polyvox_worker_queue_depth", labels) not in before  # nothing known yet
+def test_worker_collector_reads_the_latest_description() -> None:
+    worker = StaticWorker(worker_id="piper-0", engine="piper", state="starting")
+    metrics = GatewayMetrics()
+    metrics.registry.register(WorkerCollector(lambda: [worker]))
+    labels = frozenset({("worker_id", "piper-0"), ("engine", "piper")})
+    before = samples(metrics)
+    assert before[("polyvox_worker_up", labels)] == 0
+    assert ("polyvox_worker_queue_depth", labels) not in before  # nothing known yet
 
-        worker.state = WorkerState.UP
-        worker.restarts = 2
-        worker.description = WorkerDescription(
-            engine="piper", engine_version="1", models=(), resident=(), device="cpu",
-            in_flight=3, capacity=16, pid=1, runtime={}, started_at_s=0.0,
-            stats=WorkerStats(queue_depth=4, inference_running=1, model_loads_total=5,
-                              model_load_seconds_total=2.5, evictions_total=1,
-                              memory_rss_bytes=1000),
-        )  # fmt: skip
-        after = samples(metrics)
-        expected = {
-            "polyvox_worker_up": 1, "polyvox_worker_restarts_total": 2,
-            "polyvox_worker_in_flight": 3, "polyvox_worker_capacity": 16,
-            "polyvox_worker_queue_depth": 4, "polyvox_worker_inference_running": 1,
-            "polyvox_worker_model_loads_total": 5, "polyvox_worker_model_load_seconds_total": 2.5,
-            "polyvox_worker_model_evictions_total": 1, "polyvox_worker_resident_models": 0,
-            "polyvox_worker_memory_rss_bytes": 1000, "polyvox_worker_log_lines_dropped_total": 0,
-        }  # fmt: skip
-        assert {name: after[(name, labels)] for name in expected} == expected
-    finally:
-        await worker.client.close()
+    worker.state = "up"
+    worker.restarts = 2
+    worker.description = WorkerDescription(
+        engine="piper", engine_version="1", models=(), in_flight=3, capacity=16,
+        sessions=40, max_sessions=4096,
+        stats=WorkerStats(queue_depth=4, inference_running=1, model_loads_total=5,
+                          model_load_seconds_total=2.5, evictions_total=1,
+                          memory_rss_bytes=1000),
+    )  # fmt: skip
+    after = samples(metrics)
+    expected = {
+        "polyvox_worker_up": 1, "polyvox_worker_crash_looping": 0,
+        "polyvox_worker_restarts_total": 2,
+        "polyvox_worker_in_flight": 3, "polyvox_worker_capacity": 16,
+        "polyvox_worker_sessions": 40, "polyvox_worker_max_sessions": 4096,
+        "polyvox_worker_queue_depth": 4, "polyvox_worker_inference_running": 1,
+        "polyvox_worker_model_loads_total": 5, "polyvox_worker_model_load_seconds_total": 2.5,
+        "polyvox_worker_model_evictions_total": 1, "polyvox_worker_resident_models": 0,
+        "polyvox_worker_memory_rss_bytes": 1000, "polyvox_worker_log_lines_dropped_total": 0,
+    }  # fmt: skip
+    assert {name: after[(name, labels)] for name in expected} == expected
+
+    worker.state = "crash_looping"
+    assert samples(metrics)[("polyvox_worker_crash_looping", labels)] == 1

@@ -2,50 +2,42 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from polyvox.config import Settings
-from polyvox.engines.base import ModelInfo, VoiceInfo
+from polyvox.contract.types import ModelInfo, ResidentModelInfo, VoiceInfo, WorkerDescription
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
 from polyvox.gateway.routing import Router
-from polyvox.gateway.worker_client import ResidentModelInfo, WorkerDescription
-from polyvox.supervisor.process import WorkerProcess, WorkerSpec, WorkerState
+from support.handles import StaticRegistry, StaticWorker
 
 MULTI = ModelInfo(
     id="multi",
-    voices=(VoiceInfo("amy", "en-US"), VoiceInfo("bob", "en-US")),
+    voices=(VoiceInfo("amy", ("en-US",)), VoiceInfo("bob", ("en-US",))),
     native_sample_rate_hz=22050,
     languages=("en-US",),
 )
 
 
 def worker(
-    state: WorkerState = WorkerState.UP,
+    state: str = "up",
     *,
     described: bool = True,
     worker_id: str = "piper-0",
     resident: bool = False,
-) -> WorkerProcess:
-    process = WorkerProcess(
-        WorkerSpec(worker_id=worker_id, engine="piper", python=Path("python"), address="unix:///x"),
-        start_timeout_s=1, stop_timeout_s=1, backoff_initial_s=1, backoff_max_s=1,
-    )  # fmt: skip
-    process.state = state
+) -> StaticWorker:
+    handle = StaticWorker(worker_id=worker_id, engine="piper", state=state)
     if described:
         resident_models = (ResidentModelInfo("multi", 0, 0, 0, 0),) if resident else ()
-        process.description = WorkerDescription(
-            engine="piper", engine_version="1", models=(MULTI,), resident=resident_models,
-            device="cpu", in_flight=0, capacity=1, pid=1, runtime={}, started_at_s=0,
-        )  # fmt: skip
-    return process
+        handle.description = WorkerDescription(
+            engine="piper", engine_version="1", models=(MULTI,), resident=resident_models
+        )
+    return handle
 
 
-def router(process: WorkerProcess, **settings: object) -> Router:
+def router(handle: StaticWorker, **settings: object) -> Router:
     return Router(
-        Settings(config=None, model_aliases={"tts-1": "piper/multi"}, **settings),
-        {"piper-0": process},
+        Settings(config=None, model_aliases={"tts-1": "piper/multi"}, **settings),  # type: ignore[arg-type]
+        StaticRegistry([handle]),
     )
 
 
@@ -60,15 +52,22 @@ def test_unknown_model_lists_the_known_ones() -> None:
         router(worker()).resolve("gpt-4o-mini-tts")
 
 
-@pytest.mark.parametrize("state", [WorkerState.RESTARTING, WorkerState.STARTING])
-def test_model_on_a_worker_that_is_down_is_unavailable(state: WorkerState) -> None:
-    with pytest.raises(Unavailable, match=state.value):
+@pytest.mark.parametrize("state", ["restarting", "starting", "crash_looping"])
+def test_model_on_a_worker_that_is_down_is_unavailable(state: str) -> None:
+    with pytest.raises(Unavailable, match=state):
         router(worker(state)).resolve("tts-1")
 
 
 def test_engine_still_starting_is_unavailable_not_missing() -> None:
     with pytest.raises(Unavailable, match="still starting"):
-        router(worker(WorkerState.STARTING, described=False)).resolve("piper/anything")
+        router(worker("starting", described=False)).resolve("piper/anything")
+
+
+def test_an_engine_that_could_not_be_provisioned_says_why() -> None:
+    registry = StaticRegistry([worker()], failed_engines={"kokoro": "uv failed: no wheel"})
+    routes = Router(Settings(config=None), registry)
+    with pytest.raises(Unavailable, match="kokoro engine could not be started: uv failed"):
+        routes.resolve("kokoro/kokoro-82m-int8")
 
 
 def test_voice_resolution() -> None:
@@ -85,15 +84,14 @@ def test_replicas_prefer_the_model_resident_then_the_fewest_segments_in_flight()
     cold = worker(worker_id="piper-0")
     warm_busy = worker(worker_id="piper-1", resident=True)
     warm_idle = worker(worker_id="piper-2", resident=True)
-    down = worker(WorkerState.RESTARTING, worker_id="piper-3", resident=True)
-    warm_busy.client.segments_in_flight = 3
-    warm_idle.client.segments_in_flight = 1
-    workers = {w.spec.worker_id: w for w in (cold, warm_busy, warm_idle, down)}
-    routes = Router(Settings(config=None), workers)
+    down = worker("restarting", worker_id="piper-3", resident=True)
+    warm_busy.load = 3
+    warm_idle.load = 1
+    routes = Router(Settings(config=None), StaticRegistry([cold, warm_busy, warm_idle, down]))
     assert routes.resolve("piper/multi").worker is warm_idle
     # A retry leaves out the replica that refused it.
     assert routes.resolve("piper/multi", exclude={"piper-2"}).worker is warm_busy
-    warm_idle.client.segments_in_flight = 5
+    warm_idle.load = 5
     assert routes.resolve("piper/multi").worker is warm_busy
     # Nobody has it resident: the least busy replica loads it.
     for w in (warm_busy, warm_idle):

@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from polyvox.config import Settings
-from polyvox.engines.base import Capability, ModelInfo, VoiceInfo
+from polyvox.contract.types import Capability, ModelInfo, VoiceInfo, WorkerDescription
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
 from polyvox.gateway.routing import Router
-from polyvox.gateway.worker_client import WorkerDescription
-from polyvox.supervisor.process import WorkerProcess, WorkerSpec, WorkerState
+from support.handles import StaticRegistry, StaticWorker
 
-JOE = ModelInfo("joe", (VoiceInfo("joe", "en-US"),), 22050, ("en-US",))
+JOE = ModelInfo("joe", (VoiceInfo("joe", ("en-US",)),), 22050, ("en-US",))
 TINY = ModelInfo("tiny.en", (), 16000, ("en",), capability=Capability.STT)
 
 
-def worker(engine: str, model: ModelInfo | None) -> WorkerProcess:
-    process = WorkerProcess(
-        WorkerSpec(worker_id=f"{engine}-0", engine=engine, python=Path("python"), address="unix:///x"),
-        start_timeout_s=1, stop_timeout_s=1, backoff_initial_s=1, backoff_max_s=1,
-    )  # fmt: skip
+def worker(engine: str, model: ModelInfo | None) -> StaticWorker:
+    handle = StaticWorker(worker_id=f"{engine}-0", engine=engine, state="starting")
     if model is not None:
-        process.state = WorkerState.UP
-        process.description = WorkerDescription(
-            engine=engine, engine_version="1", models=(model,), resident=(), device="cpu",
-            in_flight=0, capacity=1, pid=1, runtime={}, started_at_s=0,
-        )  # fmt: skip
-    return process
+        handle.state = "up"
+        handle.description = WorkerDescription(engine=engine, engine_version="1", models=(model,))
+    return handle
 
 
-def router(*workers: WorkerProcess, **settings: object) -> Router:
+def router(*workers: StaticWorker, **settings: object) -> Router:
     settings = {"model_aliases": {"tts-1": "piper/joe"}, **settings}
     config = Settings(config=None, **settings)  # type: ignore[arg-type]
-    return Router(config, {w.spec.worker_id: w for w in workers})
+    return Router(config, StaticRegistry(workers))
 
 
 def test_whisper_1_is_a_builtin_alias_once_whisper_serves_it() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from polyvox.engines.transcript import TranscriptionInfo, TranscriptSegment, Word
+from polyvox.contract.types import TranscriptionInfo, TranscriptSegment, Word
 from polyvox.gateway.transcript_formats import Transcript, TranscriptFormat, render, srt, vtt
 
 SEGMENTS = [

@@ -16,7 +16,7 @@ async def list_models(request: Request) -> dict[str, Any]:
     routes: Router = request.app.state.router
     catalog = routes.catalog()
     data = [
-        {"id": native_id, "object": "model", "created": 0, "owned_by": worker.spec.engine}
+        {"id": native_id, "object": "model", "created": 0, "owned_by": worker.engine}
         for native_id, (_, worker) in sorted(catalog.items())
     ]
     data += [
@@ -35,6 +35,7 @@ async def list_voices(request: Request) -> dict[str, Any]:
             "model": native_id,
             "id": voice.id,
             "language": voice.language,
+            "languages": list(voice.languages),
             "native_sample_rate_hz": model.native_sample_rate_hz,
             "default": index == 0,
             "labels": dict(voice.labels),

@@ -11,10 +11,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from polyvox.contract.types import ResidentModelInfo
+from polyvox.errors import ModelBusy, PolyvoxError
+from polyvox.gateway.registry import WorkerHandle, WorkerRegistry
 from polyvox.gateway.routing import Router
-from polyvox.gateway.worker_client import ResidentModelInfo
-from polyvox.supervisor.process import WorkerProcess, WorkerState
-from polyvox.supervisor.supervisor import Supervisor
 
 router = APIRouter(prefix="/api/ps", tags=["models"])
 
@@ -24,15 +24,15 @@ def _timestamp(unix_s: float) -> str | None:
     return datetime.fromtimestamp(unix_s, UTC).isoformat() if unix_s else None
 
 
-def _entries(worker: WorkerProcess) -> list[dict[str, Any]]:
+def _entries(worker: WorkerHandle) -> list[dict[str, Any]]:
     description = worker.description
     if description is None:
         return []
-    common = {"engine": worker.spec.engine, "worker": worker.spec.worker_id}
+    common = {"engine": worker.engine, "worker": worker.worker_id}
     entries = [_resident_entry(worker, resident) for resident in description.resident]
     entries += [
         {
-            "model": f"{worker.spec.engine}/{model_id}",
+            "model": f"{worker.engine}/{model_id}",
             **common,
             "status": "loading",
             "loaded_at": None,
@@ -45,11 +45,11 @@ def _entries(worker: WorkerProcess) -> list[dict[str, Any]]:
     return entries
 
 
-def _resident_entry(worker: WorkerProcess, resident: ResidentModelInfo) -> dict[str, Any]:
+def _resident_entry(worker: WorkerHandle, resident: ResidentModelInfo) -> dict[str, Any]:
     return {
-        "model": f"{worker.spec.engine}/{resident.model_id}",
-        "engine": worker.spec.engine,
-        "worker": worker.spec.worker_id,
+        "model": f"{worker.engine}/{resident.model_id}",
+        "engine": worker.engine,
+        "worker": worker.worker_id,
         "status": "resident",
         "loaded_at": _timestamp(resident.loaded_at_s),
         "last_used_at": _timestamp(resident.last_used_at_s),
@@ -61,8 +61,8 @@ def _resident_entry(worker: WorkerProcess, resident: ResidentModelInfo) -> dict[
 @router.get("")
 async def list_resident(request: Request) -> dict[str, Any]:
     """Every resident (or loading) model on every worker."""
-    supervisor: Supervisor = request.app.state.supervisor
-    workers = list(supervisor.workers.values())
+    registry: WorkerRegistry = request.app.state.registry
+    workers = list(registry.workers())
     await asyncio.gather(*(worker.refresh() for worker in workers))
     return {"object": "list", "data": [entry for w in workers for entry in _entries(w)]}
 
@@ -84,11 +84,27 @@ async def load(request: Request, model_id: str) -> dict[str, Any]:
 
 @router.delete("/{model_id:path}")
 async def unload(request: Request, model_id: str) -> dict[str, Any]:
-    """Unload a model from every replica holding it; 409 while a stream uses it."""
+    """Unload a model from every replica holding it. A replica whose streams still use
+    it keeps it (409, naming it) while every other replica unloads."""
     routes: Router = request.app.state.router
     route = routes.resolve(model_id)
     engine_model_id = route.native_id.partition("/")[2]
-    replicas = [w for w in routes.workers_for(route.native_id) if w.state is WorkerState.UP]
-    unloaded = [w.spec.worker_id for w in replicas if await w.client.unload(engine_model_id)]
+    replicas = [w for w in routes.workers_for(route.native_id) if w.serving]
+    results = await asyncio.gather(
+        *(w.client.unload(engine_model_id) for w in replicas), return_exceptions=True
+    )
     await asyncio.gather(*(w.refresh() for w in replicas))
+    unloaded = [w.worker_id for w, done in zip(replicas, results, strict=True) if done is True]
+    busy = [w.worker_id for w, done in zip(replicas, results, strict=True)
+            if isinstance(done, ModelBusy)]  # fmt: skip
+    for result in results:
+        if isinstance(result, PolyvoxError) and not isinstance(result, ModelBusy):
+            raise result
+        if isinstance(result, BaseException) and not isinstance(result, PolyvoxError):
+            raise result
+    if busy:
+        raise ModelBusy(
+            f"model {route.native_id!r} is serving streams on {', '.join(busy)}; "
+            f"unloaded from: {', '.join(unloaded) or 'none'}"
+        )
     return {"model": route.native_id, "unloaded": bool(unloaded), "workers": unloaded}

@@ -8,23 +8,21 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
-import grpc
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import StreamingResponse
 
 from polyvox.audio import AudioEncoder, OutputFormat, create_encoder
-from polyvox.engines.base import Capability
-from polyvox.errors import PolyvoxError
+from polyvox.contract.types import Capability, SynthesisConfig
+from polyvox.errors import PolyvoxError, ResourceExhausted, Unavailable
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
 from polyvox.gateway.metrics import GatewayMetrics
 from polyvox.gateway.openapi import error_responses
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.schemas import SpeechRequest
-from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_encoded
+from polyvox.gateway.sessions.speech import SpeechSession
+from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_encoded
 from polyvox.gateway.sse import sse_events
-from polyvox.gateway.worker_client import SynthesisSettings
-from polyvox.gateway.ws_session import SpeechSession
 from polyvox.logs import current_request_id, set_model
 from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenter
@@ -41,7 +39,7 @@ async def speech_websocket(websocket: WebSocket) -> None:
         websocket,
         websocket.app.state.router,
         segmenter=websocket.app.state.segmenter,
-        max_text_chars=websocket.app.state.settings.max_input_chars,
+        max_unspoken_chars=websocket.app.state.settings.max_input_chars,
     )
     try:
         await session.run()
@@ -51,10 +49,9 @@ async def speech_websocket(websocket: WebSocket) -> None:
             metrics.observe_audio(session.model, session.audio_s)
 
 
-#: Worker answers after which a stream with no audio sent yet moves to another replica.
-_RETRY_ELSEWHERE = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED}
-)
+#: Worker answers after which a stream with no audio sent yet moves to another replica:
+#: it was full, or went away.
+_RETRY_ELSEWHERE = (Unavailable, ResourceExhausted)
 
 #: One Content-Type per response_format, for the OpenAPI schema.
 _AUDIO_TYPES = tuple(dict.fromkeys(f.content_type for f in OutputFormat))
@@ -97,7 +94,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     segmenter: Segmenter = request.app.state.segmenter
     segments = await deadline.run(asyncio.to_thread(segmenter.split, text))
 
-    synthesis = SynthesisSettings(
+    synthesis = SynthesisConfig(
         model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
     )
 
@@ -112,19 +109,17 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
 
     try:
         chunks, stats, first = await start(route, encoder)
-    except grpc.aio.AioRpcError as exc:
+    except _RETRY_ELSEWHERE as exc:
         # No audio has left yet, so another replica can take the request over once.
-        if exc.code() not in _RETRY_ELSEWHERE:
-            raise
         try:
             retry = routes.resolve(
-                body.model, capability=Capability.TTS, exclude={route.worker.spec.worker_id}
+                body.model, capability=Capability.TTS, exclude={route.worker.worker_id}
             )
         except PolyvoxError:
             raise exc from None
         logger.warning(
             "%s refused the stream (%s); retrying on %s",
-            route.worker.spec.worker_id, exc.code().name, retry.worker.spec.worker_id,
+            route.worker.worker_id, exc.message, retry.worker.worker_id,
         )  # fmt: skip
         encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
         chunks, stats, first = await start(retry, encoder)
@@ -164,9 +159,9 @@ async def _body(
         yield first
         async for chunk in deadline.iterate(rest):
             yield chunk
-    except grpc.aio.AioRpcError as exc:
-        logger.warning("stream ended by the worker: %s", exc.details())
-        metrics.error(ApiError.from_grpc(exc).code)
+    except PolyvoxError as exc:
+        logger.warning("stream ended by the worker: %s", exc.message)
+        metrics.error(exc.code.value)
         raise
     except ApiError as exc:
         logger.warning("stream ended: %s", exc.message)

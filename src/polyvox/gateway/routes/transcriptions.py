@@ -9,19 +9,25 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, BinaryIO, Literal
 
-import grpc
 import numpy as np
 from fastapi import APIRouter, File, Form, Request, UploadFile, WebSocket
 from fastapi.responses import Response, StreamingResponse
 
 from polyvox.audio.decode import AudioDecodeError, decode_audio
-from polyvox.engines.base import Capability
-from polyvox.engines.transcript import TranscriptEvent, TranscriptionInfo, TranscriptSegment
+from polyvox.contract.types import (
+    Capability,
+    TranscriptEvent,
+    TranscriptionConfig,
+    TranscriptionInfo,
+    TranscriptSegment,
+)
+from polyvox.errors import PolyvoxError
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError, error_body
+from polyvox.gateway.languages import resolve_language
 from polyvox.gateway.openapi import error_responses
 from polyvox.gateway.routing import Router
-from polyvox.gateway.stt_session import TranscriptionSession
+from polyvox.gateway.sessions.transcription import TranscriptionSession
 from polyvox.gateway.transcript_formats import (
     Transcript,
     TranscriptFormat,
@@ -30,8 +36,6 @@ from polyvox.gateway.transcript_formats import (
     text_delta,
     text_done,
 )
-from polyvox.gateway.transcription import resolve_language
-from polyvox.gateway.worker_client import TranscriptionSettings
 from polyvox.logs import current_request_id, set_model
 
 logger = logging.getLogger(__name__)
@@ -110,7 +114,7 @@ async def create_transcription(
             _decode, file.file, rate_hz=rate_hz, max_duration_s=settings.max_audio_duration_s
         )
     )
-    transcription = TranscriptionSettings(
+    transcription = TranscriptionConfig(
         model_id=route.model.id,
         language=language_code,
         prompt=prompt or None,
@@ -175,9 +179,9 @@ async def _sse(
                 text += delta
                 yield text_delta(delta)
         yield text_done(text)
-    except (grpc.aio.AioRpcError, ApiError) as exc:
+    except (PolyvoxError, ApiError) as exc:
         # Headers are sent: an error event is the only signal left.
-        error = ApiError.from_grpc(exc) if isinstance(exc, grpc.aio.AioRpcError) else exc
+        error = ApiError.from_exception(exc)
         logger.warning("transcription stream ended by the worker: %s", error.message)
         yield sse_event(
             {"type": "error", **error_body(error.status, error.message, code=error.code)}

@@ -32,7 +32,7 @@ class DescribeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Voice(_message.Message):
-    __slots__ = ("id", "language", "labels")
+    __slots__ = ("id", "labels", "languages")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -41,12 +41,12 @@ class Voice(_message.Message):
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
-    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     id: str
-    language: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., language: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., languages: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Model(_message.Message):
     __slots__ = ("id", "voices", "native_sample_rate_hz", "languages", "capability", "voice_blending")
@@ -79,7 +79,7 @@ class ResidentModel(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., loaded_at_s: _Optional[float] = ..., last_used_at_s: _Optional[float] = ..., in_flight: _Optional[int] = ..., expires_at_s: _Optional[float] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("engine", "engine_version", "capabilities", "models", "resident", "device", "in_flight", "capacity", "pid", "runtime", "started_at_s", "loading", "stats")
+    __slots__ = ("engine", "engine_version", "capabilities", "models", "resident", "device", "in_flight", "capacity", "pid", "runtime", "started_at_s", "loading", "stats", "sessions", "max_sessions")
     class RuntimeEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +100,8 @@ class WorkerInfo(_message.Message):
     STARTED_AT_S_FIELD_NUMBER: _ClassVar[int]
     LOADING_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SESSIONS_FIELD_NUMBER: _ClassVar[int]
     engine: str
     engine_version: str
     capabilities: _containers.RepeatedScalarFieldContainer[Capability]
@@ -113,7 +115,9 @@ class WorkerInfo(_message.Message):
     started_at_s: float
     loading: _containers.RepeatedScalarFieldContainer[str]
     stats: WorkerStats
-    def __init__(self, engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., resident: _Optional[_Iterable[_Union[ResidentModel, _Mapping]]] = ..., device: _Optional[str] = ..., in_flight: _Optional[int] = ..., capacity: _Optional[int] = ..., pid: _Optional[int] = ..., runtime: _Optional[_Mapping[str, str]] = ..., started_at_s: _Optional[float] = ..., loading: _Optional[_Iterable[str]] = ..., stats: _Optional[_Union[WorkerStats, _Mapping]] = ...) -> None: ...
+    sessions: int
+    max_sessions: int
+    def __init__(self, engine: _Optional[str] = ..., engine_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., resident: _Optional[_Iterable[_Union[ResidentModel, _Mapping]]] = ..., device: _Optional[str] = ..., in_flight: _Optional[int] = ..., capacity: _Optional[int] = ..., pid: _Optional[int] = ..., runtime: _Optional[_Mapping[str, str]] = ..., started_at_s: _Optional[float] = ..., loading: _Optional[_Iterable[str]] = ..., stats: _Optional[_Union[WorkerStats, _Mapping]] = ..., sessions: _Optional[int] = ..., max_sessions: _Optional[int] = ...) -> None: ...
 
 class WorkerStats(_message.Message):
     __slots__ = ("queue_depth", "inference_running", "model_loads_total", "model_load_seconds_total", "evictions_total", "memory_rss_bytes")
@@ -130,24 +134,6 @@ class WorkerStats(_message.Message):
     evictions_total: int
     memory_rss_bytes: int
     def __init__(self, queue_depth: _Optional[int] = ..., inference_running: _Optional[int] = ..., model_loads_total: _Optional[int] = ..., model_load_seconds_total: _Optional[float] = ..., evictions_total: _Optional[int] = ..., memory_rss_bytes: _Optional[int] = ...) -> None: ...
-
-class HealthRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
-class HealthResponse(_message.Message):
-    __slots__ = ("status",)
-    class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-        __slots__ = ()
-        STATUS_UNSPECIFIED: _ClassVar[HealthResponse.Status]
-        STATUS_SERVING: _ClassVar[HealthResponse.Status]
-        STATUS_DRAINING: _ClassVar[HealthResponse.Status]
-    STATUS_UNSPECIFIED: HealthResponse.Status
-    STATUS_SERVING: HealthResponse.Status
-    STATUS_DRAINING: HealthResponse.Status
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    status: HealthResponse.Status
-    def __init__(self, status: _Optional[_Union[HealthResponse.Status, str]] = ...) -> None: ...
 
 class LoadRequest(_message.Message):
     __slots__ = ("model_id",)

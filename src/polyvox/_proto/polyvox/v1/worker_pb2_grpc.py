@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class WorkerStub:
-    """A worker: one engine behind a model manager.
+    """A worker: one engine behind a model manager. Its liveness is the standard
+    grpc.health.v1.Health service on the same port (SERVING while it takes streams,
+    NOT_SERVING while it drains), so orchestrators' gRPC probes work unchanged.
     """
 
     def __init__(self, channel):
@@ -39,11 +41,6 @@ class WorkerStub:
                 '/polyvox.v1.Worker/Describe',
                 request_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.WorkerInfo.FromString,
-                _registered_method=True)
-        self.Health = channel.unary_unary(
-                '/polyvox.v1.Worker/Health',
-                request_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.HealthRequest.SerializeToString,
-                response_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.HealthResponse.FromString,
                 _registered_method=True)
         self.Load = channel.unary_unary(
                 '/polyvox.v1.Worker/Load',
@@ -68,18 +65,13 @@ class WorkerStub:
 
 
 class WorkerServicer:
-    """A worker: one engine behind a model manager.
+    """A worker: one engine behind a model manager. Its liveness is the standard
+    grpc.health.v1.Health service on the same port (SERVING while it takes streams,
+    NOT_SERVING while it drains), so orchestrators' gRPC probes work unchanged.
     """
 
     def Describe(self, request, context):
         """What this worker can do: engine, models, voices, resident models, load.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Health(self, request, context):
-        """Liveness of the worker process; answers while models are still loading.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -103,8 +95,12 @@ class WorkerServicer:
         """Text in, audio out. The first message carries a SynthesisConfig, then any
         number of TextSegments in order, then End. The worker streams each
         segment's audio at the model's native rate, then a SegmentEnd for it.
+        A stream holds one of the worker's sessions while open; it holds one of its
+        capacity slots only while a segment is being synthesized, so an idle stream
+        (a quiet WebSocket session) costs no capacity.
         Errors: NOT_FOUND (unknown model), INVALID_ARGUMENT (bad voice, speed,
-        message order), RESOURCE_EXHAUSTED (worker at capacity), UNAVAILABLE.
+        message order), RESOURCE_EXHAUSTED (no session or no capacity slot free),
+        UNAVAILABLE (draining).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,11 +128,6 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.DescribeRequest.FromString,
                     response_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.WorkerInfo.SerializeToString,
-            ),
-            'Health': grpc.unary_unary_rpc_method_handler(
-                    servicer.Health,
-                    request_deserializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.HealthRequest.FromString,
-                    response_serializer=polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.HealthResponse.SerializeToString,
             ),
             'Load': grpc.unary_unary_rpc_method_handler(
                     servicer.Load,
@@ -167,7 +158,9 @@ def add_WorkerServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Worker:
-    """A worker: one engine behind a model manager.
+    """A worker: one engine behind a model manager. Its liveness is the standard
+    grpc.health.v1.Health service on the same port (SERVING while it takes streams,
+    NOT_SERVING while it drains), so orchestrators' gRPC probes work unchanged.
     """
 
     @staticmethod
@@ -187,33 +180,6 @@ class Worker:
             '/polyvox.v1.Worker/Describe',
             polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.DescribeRequest.SerializeToString,
             polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.WorkerInfo.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Health(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/polyvox.v1.Worker/Health',
-            polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.HealthRequest.SerializeToString,
-            polyvox_dot___proto_dot_polyvox_dot_v1_dot_worker__pb2.HealthResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from polyvox.audio import AudioEncoder, StreamResampler
+from polyvox.contract.client import WorkerClient
+from polyvox.contract.types import AudioChunk, SynthesisConfig
 from polyvox.gateway.errors import ApiError
-from polyvox.gateway.worker_client import AudioChunk, SynthesisSettings, WorkerClient
 
 #: OpenAI's API returns 24 kHz audio; so do we unless the client asks otherwise.
 DEFAULT_SAMPLE_RATE_HZ = 24_000
@@ -85,7 +86,7 @@ def _slices(samples: np.ndarray, rate_hz: int, *, first: bool) -> Iterator[np.nd
 
 async def stream_encoded(
     client: WorkerClient,
-    settings: SynthesisSettings,
+    config: SynthesisConfig,
     segments: Iterable[str],
     *,
     encoder: AudioEncoder,
@@ -101,7 +102,7 @@ async def stream_encoded(
     finished = False
     try:
         # aclosing: a client that leaves cancels the worker's stream now, not at GC.
-        async with contextlib.aclosing(client.synthesize(settings, segments)) as audio:
+        async with contextlib.aclosing(client.synthesize(config, segments)) as audio:
             async for item in audio:
                 if not (isinstance(item, AudioChunk) and item.samples.size):
                     continue

@@ -1,10 +1,8 @@
-"""Checks shared by the HTTP and WebSocket transcription APIs, done before any audio moves."""
+"""Which language a model is asked for, checked before any audio moves."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from polyvox.engines.base import ModelInfo
+from polyvox.contract.types import ModelInfo
 from polyvox.errors import InvalidArgument
 
 #: Languages named in an error before "...": Whisper's multilingual models have 99.
@@ -27,12 +25,3 @@ def resolve_language(model: ModelInfo, language: str | None) -> str | None:
         f"model {model.id!r} does not transcribe language {language!r}; "
         f"valid languages: {shown}{more}"
     )
-
-
-def samples_from_pcm(data: bytes) -> np.ndarray:
-    """Signed 16-bit little-endian mono bytes as float32 in [-1, 1)."""
-    if len(data) % 2:
-        raise InvalidArgument(
-            f"a pcm frame must hold whole 16-bit samples; got {len(data)} bytes (odd)"
-        )
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0

@@ -1,44 +1,42 @@
-"""One WebSocket speech session: text chunks in, 20 ms pcm frames and events out.
+"""One WebSocket speech session: text chunks in, fixed pcm frames and events out.
 
 Client messages (JSON text frames): ``session.update`` (first, once), ``text``,
 ``flush``, ``cancel`` (barge-in: drop queued audio at once), ``close``.
 Server messages: binary s16le frames; ``session.created``, ``segment.started``,
 ``segment.done``, ``cancelled``, ``done``, ``error`` (then the socket closes).
+
+What a session holds unsent is bounded: text buffered or queued for synthesis but not
+yet spoken may not pass ``max_unspoken_chars`` (an ``error`` event says so); audio is
+sent as it is made, each frame awaited, so a client that stops reading holds back
+the worker's stream rather than filling the gateway's memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocket
 
 from polyvox.audio import Framer, StreamResampler, check_sample_rate, float_to_int16
 from polyvox.audio.formats import OutputFormat
-from polyvox.engines.base import Capability
+from polyvox.contract.types import Capability, SegmentEnd, SynthesisConfig
 from polyvox.errors import PolyvoxError
-from polyvox.gateway.errors import ApiError
 from polyvox.gateway.routing import Route, Router
-from polyvox.gateway.speech import DEFAULT_SAMPLE_RATE_HZ
-from polyvox.gateway.worker_client import SegmentEnd, SynthesisSettings
-from polyvox.logs import current_request_id, set_model
+from polyvox.gateway.sessions.base import SessionError, WebSocketSession, validate
+from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ
+from polyvox.logs import set_model
 from polyvox.text.buffer import TextBuffer
 from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenter
 
 logger = logging.getLogger(__name__)
-
-#: Close codes (RFC 6455): 1008 policy violation for client mistakes, 1011 server error.
-CLOSE_CLIENT_ERROR = 1008
-CLOSE_SERVER_ERROR = 1011
 
 
 class SessionUpdate(BaseModel):
@@ -52,39 +50,35 @@ class SessionUpdate(BaseModel):
     speed: float = Field(default=1.0, ge=0.25, le=4.0, allow_inf_nan=False)
 
 
-class SessionError(Exception):
-    def __init__(self, code: str, message: str, *, close_code: int = CLOSE_CLIENT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.close_code = close_code
-
-
 @dataclass
 class _Utterance:
     """The gRPC stream serving the current run of text, until cancel or close."""
 
-    segments: asyncio.Queue[str | None]
-    task: asyncio.Task[None]
-    texts: list[str]
+    segments: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None
+    #: Texts sent to the worker and not yet spoken, by segment index.
+    unspoken: dict[int, str] = field(default_factory=dict)
+    sent: int = 0
 
 
-class SpeechSession:
+class SpeechSession(WebSocketSession):
     def __init__(
-        self, websocket: WebSocket, router: Router, *, segmenter: Segmenter, max_text_chars: int
+        self,
+        websocket: WebSocket,
+        router: Router,
+        *,
+        segmenter: Segmenter,
+        max_unspoken_chars: int,
     ) -> None:
-        self._ws = websocket
+        super().__init__(websocket)
         self._router = router
-        self._max_text_chars = max_text_chars
-        self._send_lock = asyncio.Lock()
-        self._segmenter = segmenter
-        self._buffer = TextBuffer(self._segmenter)
+        self._max_unspoken_chars = max_unspoken_chars
+        self._buffer = TextBuffer(segmenter)
         self._update: SessionUpdate | None = None
         self._route: Route | None = None
         self._voice = ""
         self._utterance: _Utterance | None = None
         self._audio_offset_ms = 0.0
-        self.request_id = current_request_id() or uuid.uuid4().hex
 
     @property
     def model(self) -> str | None:
@@ -96,25 +90,11 @@ class SpeechSession:
         """Seconds of audio sent so far."""
         return self._audio_offset_ms / 1000
 
-    async def run(self) -> None:
-        try:
-            while True:
-                message = await self._ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                if message.get("bytes") is not None:
-                    raise SessionError(
-                        "invalid_message", "binary frames are not accepted; send JSON"
-                    )
-                if await self._handle(_parse(message.get("text") or "")):
-                    return
-        except SessionError as exc:
-            await self._fail(exc)
-        finally:
-            await self._stop_utterance()
+    def _unspoken_chars(self) -> int:
+        queued = self._utterance.unspoken.values() if self._utterance is not None else ()
+        return len(self._buffer.pending) + sum(len(text) for text in queued)
 
-    async def _handle(self, event: dict[str, Any]) -> bool:
-        """Act on one client event; True once the session is finished."""
+    async def on_event(self, event: dict[str, Any]) -> bool:
         kind = event.get("type")
         if kind == "session.update":
             await self._configure(event)
@@ -122,25 +102,18 @@ class SpeechSession:
         if self._update is None:
             raise SessionError("session_not_configured", "send session.update before anything else")
         if kind == "text":
-            text = event.get("text")
-            if not isinstance(text, str):
-                raise SessionError("invalid_message", "a text message needs a string 'text' field")
-            if len(self._buffer.pending) + len(text) > self._max_text_chars:
-                raise SessionError(
-                    "text_too_long", f"more than {self._max_text_chars} unspoken chars"
-                )
-            await self._speak(self._buffer.push(clean_text(text)))
+            await self._text(event)
         elif kind == "flush":
             await self._speak(self._buffer.flush())
         elif kind == "cancel":
             self._buffer.clear()
             await self._stop_utterance()
-            await self._send_json({"type": "cancelled"})
+            await self.send_json({"type": "cancelled"})
         elif kind == "close":
             await self._speak(self._buffer.flush())
             await self._finish_utterance()
-            await self._send_json({"type": "done", "audio_ms": round(self._audio_offset_ms)})
-            await self._ws.close()
+            await self.send_json({"type": "done", "audio_ms": round(self._audio_offset_ms)})
+            await self.close()
             return True
         else:
             raise SessionError(
@@ -150,25 +123,38 @@ class SpeechSession:
             )
         return False
 
+    async def _text(self, event: dict[str, Any]) -> None:
+        text = event.get("text")
+        if not isinstance(text, str):
+            raise SessionError("invalid_message", "a text message needs a string 'text' field")
+        if self._unspoken_chars() + len(text) > self._max_unspoken_chars:
+            raise SessionError(
+                "text_too_long",
+                f"more than {self._max_unspoken_chars} characters would wait to be spoken; "
+                "send more once the audio has caught up",
+            )
+        text = clean_text(text)
+        if self._buffer.needs_segmenter(text):
+            # Finding sentence ends costs real CPU: off the event loop. This session's
+            # messages are handled one at a time, so its buffer is never shared.
+            segments = await asyncio.to_thread(self._buffer.push, text)
+        else:
+            segments = self._buffer.push(text)
+        await self._speak(segments)
+
     async def _configure(self, event: dict[str, Any]) -> None:
         if self._update is not None:
             raise SessionError("invalid_message", "session.update may be sent only once")
+        update = validate(SessionUpdate, event, what="session.update")
         try:
-            update = SessionUpdate.model_validate(event)
             check_sample_rate(OutputFormat.PCM, update.sample_rate)
             route = self._router.resolve(update.model, capability=Capability.TTS)
             self._voice = self._router.resolve_voice(route.model, update.voice)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            field = ".".join(str(part) for part in error["loc"])
-            raise SessionError(
-                "invalid_session", f"session.update {field}: {error['msg']}"
-            ) from None
         except PolyvoxError as exc:
             raise SessionError(exc.code.value, exc.message) from None
         self._update, self._route = update, route
         set_model(route.native_id)
-        await self._send_json(
+        await self.send_json(
             {
                 "type": "session.created",
                 "model": route.native_id,
@@ -181,69 +167,68 @@ class SpeechSession:
     async def _speak(self, segments: list[str]) -> None:
         if not segments:
             return
-        if self._utterance is None or self._utterance.task.done():
+        if self._utterance is None or self._utterance.task is None or self._utterance.task.done():
             self._utterance = self._start_utterance()
         for segment in segments:
+            self._utterance.unspoken[self._utterance.sent] = segment
+            self._utterance.sent += 1
             await self._utterance.segments.put(segment)
 
     def _start_utterance(self) -> _Utterance:
-        segments: asyncio.Queue[str | None] = asyncio.Queue()
-        texts: list[str] = []
-        task = asyncio.create_task(self._stream_audio(segments, texts), name="ws-audio")
-        return _Utterance(segments=segments, task=task, texts=texts)
+        utterance = _Utterance()
+        utterance.task = asyncio.create_task(self._stream_audio(utterance), name="ws-audio")
+        return utterance
 
     async def _finish_utterance(self) -> None:
-        if self._utterance is not None:
+        if self._utterance is not None and self._utterance.task is not None:
             await self._utterance.segments.put(None)
             await self._utterance.task
-            self._utterance = None
+        self._utterance = None
 
     async def _stop_utterance(self) -> None:
-        if self._utterance is not None:
+        if self._utterance is not None and self._utterance.task is not None:
             self._utterance.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._utterance.task
-            self._utterance = None
+        self._utterance = None
 
-    async def _stream_audio(self, queue: asyncio.Queue[str | None], texts: list[str]) -> None:
+    async def on_end(self) -> None:
+        await self._stop_utterance()
+
+    async def _stream_audio(self, utterance: _Utterance) -> None:
         assert self._update is not None
         assert self._route is not None
         update, route = self._update, self._route
-        settings = SynthesisSettings(
+        config = SynthesisConfig(
             model_id=route.model.id,
             voice=self._voice,
             speed=update.speed,
             request_id=self.request_id,
         )
 
-        async def segments() -> Any:
-            while (text := await queue.get()) is not None:
-                texts.append(text)
+        async def segments() -> AsyncIterator[str]:
+            while (text := await utterance.segments.get()) is not None:
                 yield text
 
         framer = Framer(sample_rate_hz=update.sample_rate, frame_ms=update.frame_ms)
         resampler: StreamResampler | None = None
         started: set[int] = set()
         try:
-            stream = contextlib.aclosing(route.worker.client.synthesize(settings, segments()))
+            stream = contextlib.aclosing(route.worker.client.synthesize(config, segments()))
             async with stream as audio:
                 async for item in audio:
+                    index = item.segment_index
                     if isinstance(item, SegmentEnd):
-                        await self._send_json(
-                            {
-                                "type": "segment.done",
-                                "index": item.segment_index,
-                                "text": texts[item.segment_index],
-                            }
-                        )
+                        text = utterance.unspoken.pop(index, "")
+                        await self.send_json({"type": "segment.done", "index": index, "text": text})
                         continue
-                    if item.segment_index not in started:
-                        started.add(item.segment_index)
-                        await self._send_json(
+                    if index not in started:
+                        started.add(index)
+                        await self.send_json(
                             {
                                 "type": "segment.started",
-                                "index": item.segment_index,
-                                "text": texts[item.segment_index],
+                                "index": index,
+                                "text": utterance.unspoken.get(index, ""),
                                 "audio_offset_ms": round(self._audio_offset_ms),
                             }
                         )
@@ -257,42 +242,16 @@ class SpeechSession:
             if resampler is not None:
                 pcm = await asyncio.to_thread(_resample_pcm, resampler, None)
                 await self._send_frames(framer.push(pcm) + framer.flush(), update)
-        except grpc.aio.AioRpcError as exc:
-            error = ApiError.from_grpc(exc)
-            await self._fail(
-                SessionError(
-                    error.code or "worker_error", error.message, close_code=CLOSE_SERVER_ERROR
-                )
-            )
+        except PolyvoxError as exc:
+            await self.fail(SessionError.from_domain(exc))
 
     async def _send_frames(self, frames: list[bytes], update: SessionUpdate) -> None:
         for frame in frames:
-            async with self._send_lock:
-                await self._ws.send_bytes(frame)
+            await self.send_bytes(frame)
             self._audio_offset_ms += update.frame_ms
-
-    async def _send_json(self, payload: dict[str, Any]) -> None:
-        async with self._send_lock:
-            await self._ws.send_json(payload)
-
-    async def _fail(self, error: SessionError) -> None:
-        logger.info("websocket session %s: %s", self.request_id, error.message)
-        with contextlib.suppress(Exception):
-            await self._send_json({"type": "error", "code": error.code, "message": error.message})
-            await self._ws.close(code=error.close_code, reason=error.code)
 
 
 def _resample_pcm(resampler: StreamResampler, samples: np.ndarray | None) -> bytes:
     """Resample (``None``: flush the resampler) and convert to s16le bytes."""
     out = resampler.flush() if samples is None else resampler.process(samples)
     return float_to_int16(out).astype("<i2").tobytes() if out.size else b""
-
-
-def _parse(text: str) -> dict[str, Any]:
-    try:
-        event = json.loads(text)
-    except json.JSONDecodeError:
-        raise SessionError("invalid_json", "messages must be JSON objects") from None
-    if not isinstance(event, dict):
-        raise SessionError("invalid_json", "messages must be JSON objects")
-    return event

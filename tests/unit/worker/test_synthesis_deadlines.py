@@ -1,25 +1,26 @@
-"""Which deadline the servicer gives each inference step (real Piper, a fixed clock)."""
+"""Which deadline a synthesis stream gives each inference step (real engines, a fixed clock)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
 import pytest
 
-from polyvox._proto.polyvox.v1 import worker_pb2 as pb
+from polyvox.contract.types import AudioChunk, SegmentEnd, SynthesisConfig, SynthesisEvent
 from polyvox.engines.base import Engine
 from polyvox.engines.espeak import MODEL_ID as ESPEAK_MODEL
 from polyvox.engines.espeak import EspeakEngine
 from polyvox.engines.piper import PiperEngine
-from polyvox.worker import servicer as servicer_module
+from polyvox.worker import synthesis_stream as synthesis_module
+from polyvox.worker.admission import Admission
 from polyvox.worker.models import ModelManager
 from polyvox.worker.scheduler import DeadlineScheduler
-from polyvox.worker.servicer import WorkerServicer
 from polyvox.worker.settings import LifecycleSettings, WorkerSettings
+from polyvox.worker.synthesis_stream import SynthesisStreams, TextInput
 
 PIPER_MODEL = "en_US-joe-medium"
 NOW_S = 100.0
@@ -33,37 +34,42 @@ class RecordingScheduler(DeadlineScheduler):
     deadlines: list[float]
     queued_at_s: list[float]
 
-    async def run(self, work: Callable[[], T], *, deadline_s: float) -> T:
+    async def run(
+        self, work: Callable[[], T], *, deadline_s: float, exclusive: Hashable | None = None
+    ) -> T:
         self.deadlines.append(deadline_s)
         self.queued_at_s.append(asyncio.get_running_loop().time())
-        return await super().run(work, deadline_s=deadline_s)
+        return await super().run(work, deadline_s=deadline_s, exclusive=exclusive)
 
 
 @dataclass
 class Recording:
     deadlines: list[float]
     queued_at_s: list[float]
-    outs: list[pb.SynthesizeOut]
+    outs: list[SynthesisEvent]
     #: When (event loop time) each of ``outs`` reached the caller.
     received_at_s: list[float]
 
 
-async def requests(
-    model_id: str, voice: str, texts: tuple[str, ...], before_later: Callable[[], None]
-) -> AsyncIterator[pb.SynthesizeIn]:
-    yield pb.SynthesizeIn(config=pb.SynthesisConfig(model_id=model_id, voice=voice, speed=1.0))
+async def segments(
+    texts: tuple[str, ...], before_later: Callable[[], None], spoken: asyncio.Queue[int] | None
+) -> AsyncIterator[TextInput]:
+    """The texts as a client sends them: all at once (an HTTP request), or, with
+    ``spoken``, each once the one before it has been spoken (a voice agent's turns)."""
     for index, text in enumerate(texts):
         if index:
+            if spoken is not None:
+                await spoken.get()
             before_later()
-        yield pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text))
-    yield pb.SynthesizeIn(end=pb.EndOfInput())
+        yield index, text
 
 
 async def synthesize_recording(
     engine: Engine, model_id: str, voice: str, *texts: str, pause_s: float = 0.0
 ) -> Recording:
     """Each step's deadline, and the stream's messages, under a clock stopped at NOW_S
-    that moves on by ``pause_s`` before each later segment is sent."""
+    that moves on by ``pause_s`` before each later segment is sent (after the one
+    before it was spoken)."""
     now_s = [NOW_S]
 
     def pause() -> None:
@@ -75,15 +81,19 @@ async def synthesize_recording(
         scheduler.start()
         lifecycle = LifecycleSettings(warmup=False)
         models = ModelManager(engine=engine, executor=pool, lifecycle=lifecycle)
-        servicer = WorkerServicer(
-            settings=WorkerSettings(), engine=engine, models=models, scheduler=scheduler
+        streams = SynthesisStreams(
+            settings=WorkerSettings(),
+            models=models,
+            scheduler=scheduler,
+            admission=Admission(capacity=1, max_sessions=1),
         )
-        outs: list[pb.SynthesizeOut] = []
+        outs: list[SynthesisEvent] = []
         received_at_s: list[float] = []
-        async for out in servicer.Synthesize(
-            requests(model_id, voice, texts, pause),
-            None,  # type: ignore[arg-type]  # the servicer does not use its context
-        ):
+        config = SynthesisConfig(model_id=model_id, voice=voice)
+        spoken: asyncio.Queue[int] | None = asyncio.Queue() if pause_s else None
+        async for out in streams.stream(config, segments(texts, pause, spoken)):
+            if spoken is not None and isinstance(out, SegmentEnd):
+                spoken.put_nowait(out.segment_index)
             outs.append(out)
             received_at_s.append(asyncio.get_running_loop().time())
         await scheduler.stop()
@@ -91,8 +101,12 @@ async def synthesize_recording(
     return Recording(scheduler.deadlines, scheduler.queued_at_s, outs, received_at_s)
 
 
-def samples_per_segment(outs: list[pb.SynthesizeOut]) -> list[int]:
-    return [o.segment_end.num_samples for o in outs if o.HasField("segment_end")]
+def samples_per_segment(outs: list[SynthesisEvent]) -> list[int]:
+    return [o.num_samples for o in outs if isinstance(o, SegmentEnd)]
+
+
+def audio(outs: list[SynthesisEvent]) -> list[AudioChunk]:
+    return [o for o in outs if isinstance(o, AudioChunk)]
 
 
 async def test_piper_first_chunk_now_the_rest_at_playback_and_no_check_after_the_end() -> None:
@@ -100,7 +114,7 @@ async def test_piper_first_chunk_now_the_rest_at_playback_and_no_check_after_the
         PiperEngine(), PIPER_MODEL, "joe", "Hello there, how are you today?", "See you soon."
     )
     deadlines, outs = recording.deadlines, recording.outs
-    chunks = [len(o.audio.samples) // 4 for o in outs if o.HasField("audio")]
+    chunks = [chunk.samples.size for chunk in audio(outs)]
     first_segment_s = samples_per_segment(outs)[0] / 22050
     # Segment 0: a first chunk of about first_chunk_ms, due now (a new stream); the
     # rest of the segment due when that chunk has played. Segment 1: due when all of
@@ -115,10 +129,10 @@ async def test_after_a_pause_that_emptied_the_listener_piper_cuts_a_first_chunk_
     texts = ("Hello there, how are you today?", "I am fine, thank you very much.")
     recording = await synthesize_recording(PiperEngine(), PIPER_MODEL, "joe", *texts, pause_s=30.0)
     deadlines, outs = recording.deadlines, recording.outs
-    segments = [o.audio.segment_index for o in outs if o.HasField("audio")]
+    indices = [chunk.segment_index for chunk in audio(outs)]
     # A voice agent's next turn, after its listener heard everything: the segment
     # comes as a first chunk and the rest, as the stream's first did.
-    assert segments == [0, 0, 1, 1]
+    assert indices == [0, 0, 1, 1]
     # Its deadline (when the listener ran dry) has passed: it goes before any stream
     # that still has audio to play.
     assert deadlines[2] < NOW_S + 30.0
@@ -147,11 +161,11 @@ async def test_after_first_audio_the_stream_leaves_the_cores_to_the_gateway_a_mo
     # Far longer than the default, so that a step queued without the wait (within
     # milliseconds of the chunk) cannot pass for one queued after it.
     handoff_s = 0.2
-    monkeypatch.setattr(servicer_module, "_FIRST_AUDIO_HANDOFF_S", handoff_s)
+    monkeypatch.setattr(synthesis_module, "_FIRST_AUDIO_HANDOFF_S", handoff_s)
     texts = ("Hello there, how are you today?", "I am fine, thank you very much.")
     recording = await synthesize_recording(PiperEngine(), PIPER_MODEL, "joe", *texts, pause_s=30.0)
     audio_at = [at for out, at in zip(recording.outs, recording.received_at_s, strict=True)
-                if out.HasField("audio")]  # fmt: skip
+                if isinstance(out, AudioChunk)]  # fmt: skip
     # Steps: segment 0's first chunk, its rest, segment 1's first chunk (the listener
     # ran dry in the pause), its rest. Each step after a first chunk is queued only
     # once that chunk has been out for the hand-off time (asyncio's timers may fire

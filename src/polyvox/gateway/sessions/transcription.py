@@ -13,37 +13,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocket
 
 from polyvox.audio import SUPPORTED_SAMPLE_RATES_HZ, StreamResampler
-from polyvox.engines.base import Capability
-from polyvox.engines.transcript import (
+from polyvox.audio.samples import int16_bytes_to_float
+from polyvox.contract.types import (
+    Capability,
     SpeechEvent,
     SpeechEventKind,
     TranscriptEvent,
+    TranscriptionConfig,
     TranscriptionInfo,
     TranscriptUpdate,
 )
 from polyvox.errors import PolyvoxError
-from polyvox.gateway.errors import ApiError
+from polyvox.gateway.languages import resolve_language
 from polyvox.gateway.routing import Route, Router
-from polyvox.gateway.transcription import resolve_language, samples_from_pcm
-from polyvox.gateway.worker_client import TranscriptionSettings
-from polyvox.logs import current_request_id, set_model
+from polyvox.gateway.sessions.base import (
+    CLOSE_SERVER_ERROR,
+    SessionError,
+    WebSocketSession,
+    validate,
+)
+from polyvox.logs import set_model
 
 logger = logging.getLogger(__name__)
 
-CLOSE_CLIENT_ERROR = 1008
-CLOSE_SERVER_ERROR = 1011
 #: Frames waiting for the worker before the session stops reading the socket.
 _QUEUED_FRAMES = 64
 #: Longest single binary frame, in seconds of audio.
@@ -59,14 +60,6 @@ class TranscriptionSessionUpdate(BaseModel):
     prompt: str | None = Field(default=None, max_length=4096)
     #: Rate of the pcm frames the client sends; resampled to the model's rate.
     sample_rate: int = 16_000
-
-
-class SessionError(Exception):
-    def __init__(self, code: str, message: str, *, close_code: int = CLOSE_CLIENT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.close_code = close_code
 
 
 def _ms(seconds: float) -> int:
@@ -96,37 +89,18 @@ def _event_json(event: TranscriptEvent) -> dict[str, Any] | None:
     return None  # batch segments never arrive on a streaming call
 
 
-class TranscriptionSession:
+class TranscriptionSession(WebSocketSession):
     def __init__(self, websocket: WebSocket, router: Router, *, max_audio_s: float) -> None:
-        self._ws = websocket
+        super().__init__(websocket)
         self._router = router
         self._max_audio_s = max_audio_s
-        self._send_lock = asyncio.Lock()
         self._audio: asyncio.Queue[np.ndarray | None] = asyncio.Queue(_QUEUED_FRAMES)
         self._resampler: StreamResampler | None = None
         self._update: TranscriptionSessionUpdate | None = None
         self._forwarder: asyncio.Task[None] | None = None
         self._received_s = 0.0
-        self.request_id = current_request_id() or uuid.uuid4().hex
 
-    async def run(self) -> None:
-        try:
-            while True:
-                message = await self._ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                if message.get("bytes") is not None:
-                    await self._frame(message["bytes"])
-                elif await self._handle(_parse(message.get("text") or "")):
-                    return
-        except SessionError as exc:
-            await self._stop_forwarder()
-            await self._fail(exc)
-        finally:
-            await self._stop_forwarder()
-
-    async def _handle(self, event: dict[str, Any]) -> bool:
-        """Act on one JSON message; True once the session is finished."""
+    async def on_event(self, event: dict[str, Any]) -> bool:
         kind = event.get("type")
         if kind == "session.update":
             await self._configure(event)
@@ -143,16 +117,10 @@ class TranscriptionSession:
     async def _configure(self, event: dict[str, Any]) -> None:
         if self._update is not None:
             raise SessionError("invalid_message", "session.update may be sent only once")
+        update = validate(TranscriptionSessionUpdate, event, what="session.update")
         try:
-            update = TranscriptionSessionUpdate.model_validate(event)
             route = self._router.resolve(update.model, capability=Capability.STT)
             language = resolve_language(route.model, update.language)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            field = ".".join(str(part) for part in error["loc"])
-            raise SessionError(
-                "invalid_session", f"session.update {field}: {error['msg']}"
-            ) from None
         except PolyvoxError as exc:
             raise SessionError(exc.code.value, exc.message) from None
         if update.sample_rate not in SUPPORTED_SAMPLE_RATES_HZ:
@@ -166,27 +134,27 @@ class TranscriptionSession:
         self._resampler = StreamResampler(
             in_rate_hz=update.sample_rate, out_rate_hz=route.model.native_sample_rate_hz
         )
-        settings = TranscriptionSettings(
+        config = TranscriptionConfig(
             model_id=route.model.id,
             language=language,
             prompt=update.prompt or None,
             streaming=True,
             request_id=self.request_id,
         )
-        self._forwarder = asyncio.create_task(self._forward(route, settings), name="stt-forward")
-        await self._send_json(
+        self._forwarder = asyncio.create_task(self._forward(route, config), name="stt-forward")
+        await self.send_json(
             {"type": "session.created", "model": route.native_id, "sample_rate": update.sample_rate}
         )
 
-    async def _frame(self, data: bytes) -> None:
+    async def on_bytes(self, data: bytes) -> bool:
         if self._update is None or self._resampler is None:
             raise SessionError("session_not_configured", "send session.update before audio")
         if len(data) > _MAX_FRAME_S * self._update.sample_rate * 2:
             raise SessionError("frame_too_large", f"a frame may hold at most {_MAX_FRAME_S:g} s")
         try:
-            samples = samples_from_pcm(data)
-        except PolyvoxError as exc:
-            raise SessionError("invalid_audio", exc.message) from None
+            samples = int16_bytes_to_float(data)
+        except ValueError as exc:
+            raise SessionError("invalid_audio", f"a pcm frame {exc}") from None
         self._received_s += samples.size / self._update.sample_rate
         if self._received_s > self._max_audio_s:
             raise SessionError(
@@ -195,6 +163,7 @@ class TranscriptionSession:
         if not self._resampler.is_passthrough:
             samples = await asyncio.to_thread(self._resampler.process, samples)
         await self._put(samples)
+        return False
 
     async def _finish(self) -> None:
         assert self._resampler is not None
@@ -203,8 +172,7 @@ class TranscriptionSession:
         if self._forwarder is not None:
             await self._forwarder
             self._forwarder = None
-        with contextlib.suppress(Exception):
-            await self._ws.close()
+        await self.close()
 
     async def _put(self, samples: np.ndarray | None) -> None:
         # The forwarder may have failed (and closed the socket): don't wait on it.
@@ -217,49 +185,25 @@ class TranscriptionSession:
             if samples.size:
                 yield samples
 
-    async def _forward(self, route: Route, settings: TranscriptionSettings) -> None:
+    async def _forward(self, route: Route, config: TranscriptionConfig) -> None:
         rate_hz = route.model.native_sample_rate_hz
         try:
-            events = route.worker.client.transcribe(
-                settings, self._samples(), sample_rate_hz=rate_hz
-            )
+            events = route.worker.client.transcribe(config, self._samples(), sample_rate_hz=rate_hz)
             async with contextlib.aclosing(events):
                 async for event in events:
                     if (payload := _event_json(event)) is not None:
-                        await self._send_json(payload)
-        except grpc.aio.AioRpcError as exc:
-            error = ApiError.from_grpc(exc)
-            close = CLOSE_CLIENT_ERROR if error.status < 500 else CLOSE_SERVER_ERROR
-            await self._fail(
-                SessionError(error.code or "worker_error", error.message, close_code=close)
-            )
+                        await self.send_json(payload)
+        except PolyvoxError as exc:
+            await self.fail(SessionError.from_domain(exc))
         except Exception as exc:  # the client went away mid-send, or a bug: end cleanly
             logger.info("transcription session %s ended: %r", self.request_id, exc)
-            await self._fail(SessionError("internal", "transcription failed", close_code=1011))
+            await self.fail(
+                SessionError("internal", "transcription failed", close_code=CLOSE_SERVER_ERROR)
+            )
 
-    async def _stop_forwarder(self) -> None:
+    async def on_end(self) -> None:
         if self._forwarder is not None:
             self._forwarder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._forwarder
             self._forwarder = None
-
-    async def _send_json(self, payload: dict[str, Any]) -> None:
-        async with self._send_lock:
-            await self._ws.send_json(payload)
-
-    async def _fail(self, error: SessionError) -> None:
-        logger.info("transcription session %s: %s", self.request_id, error.message)
-        with contextlib.suppress(Exception):
-            await self._send_json({"type": "error", "code": error.code, "message": error.message})
-            await self._ws.close(code=error.close_code, reason=error.code)
-
-
-def _parse(text: str) -> dict[str, Any]:
-    try:
-        event = json.loads(text)
-    except json.JSONDecodeError:
-        raise SessionError("invalid_json", "messages must be JSON objects") from None
-    if not isinstance(event, dict):
-        raise SessionError("invalid_json", "messages must be JSON objects")
-    return event

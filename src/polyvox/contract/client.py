@@ -1,0 +1,186 @@
+"""The gateway's client of one worker: every call speaks the contract's types, and every
+gRPC status becomes a :class:`~polyvox.errors.PolyvoxError`, so nothing above imports grpc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
+from typing import TypeVar
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from polyvox._proto.polyvox.v1 import worker_pb2 as pb
+from polyvox._proto.polyvox.v1 import worker_pb2_grpc
+from polyvox.addresses import grpc_target
+from polyvox.contract import codec
+from polyvox.contract.status import error_from_rpc
+from polyvox.contract.types import (
+    SegmentEnd,
+    SynthesisConfig,
+    SynthesisEvent,
+    TranscriptEvent,
+    TranscriptionConfig,
+    WorkerDescription,
+)
+
+T = TypeVar("T")
+
+#: Audio per Transcribe message: 10 s of f32 is 640 KB, well under gRPC's 4 MB cap.
+_TRANSCRIBE_CHUNK_SAMPLES = 160_000
+
+
+async def _call(awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except grpc.aio.AioRpcError as exc:
+        raise error_from_rpc(exc) from None
+
+
+async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+async def _write_segments(
+    call: grpc.aio.StreamStreamCall,
+    config: SynthesisConfig,
+    segments: Iterable[str] | AsyncIterable[str],
+    on_segment: Callable[[], None],
+) -> None:
+    """Send config, segments, end. Writes are explicit (not a request iterator) so a
+    worker that rejects the stream early surfaces its own status to the reader,
+    not a local write failure."""
+    try:
+        await call.write(codec.synthesis_config_to_pb(config))
+        index = 0
+        async for text in _aiter(segments):
+            await call.write(codec.text_segment_to_pb(index, text))
+            on_segment()
+            index += 1
+        await call.write(codec.END_OF_SYNTHESIS_INPUT)
+        await call.done_writing()
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        return  # the call has ended; its status reaches the reader
+
+
+async def _write_audio(
+    call: grpc.aio.StreamStreamCall,
+    config: TranscriptionConfig,
+    audio: AsyncIterable[np.ndarray],
+    sample_rate_hz: int,
+) -> None:
+    """Send config, mono float32 audio, end; explicit writes, as in _write_segments."""
+    try:
+        await call.write(codec.transcription_config_to_pb(config))
+        async for samples in audio:
+            data = np.asarray(samples, dtype=np.float32)
+            for start in range(0, data.size, _TRANSCRIBE_CHUNK_SAMPLES):
+                piece = data[start : start + _TRANSCRIBE_CHUNK_SAMPLES]
+                await call.write(codec.transcription_audio_to_pb(piece, sample_rate_hz))
+        await call.write(codec.END_OF_TRANSCRIPTION_INPUT)
+        await call.done_writing()
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        return
+
+
+class WorkerClient:
+    """A gRPC channel to one worker; reconnects by itself when the worker restarts."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._channel = grpc.aio.insecure_channel(grpc_target(address))
+        self._stub = worker_pb2_grpc.WorkerStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+        #: Segments this gateway sent to the worker whose audio has not ended yet:
+        #: the replica router's load signal.
+        self.segments_in_flight = 0
+
+    async def describe(self, *, timeout_s: float = 5.0) -> WorkerDescription:
+        info = await _call(self._stub.Describe(pb.DescribeRequest(), timeout=timeout_s))
+        return codec.description_from_pb(info)
+
+    async def health(self, *, timeout_s: float = 2.0) -> bool:
+        """True when the worker answers grpc.health.v1 with SERVING (not draining)."""
+        request = health_pb2.HealthCheckRequest(service="")
+        response = await _call(self._health.Check(request, timeout=timeout_s))
+        return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+    async def load(self, model_id: str, *, timeout_s: float = 600.0) -> float:
+        """Make ``model_id`` resident; the seconds it took (0 when it already was)."""
+        request = pb.LoadRequest(model_id=model_id)
+        response = await _call(self._stub.Load(request, timeout=timeout_s))
+        return float(response.load_duration_s)
+
+    async def unload(self, model_id: str, *, timeout_s: float = 60.0) -> bool:
+        request = pb.UnloadRequest(model_id=model_id)
+        response = await _call(self._stub.Unload(request, timeout=timeout_s))
+        return bool(response.unloaded)
+
+    async def synthesize(
+        self, config: SynthesisConfig, segments: Iterable[str] | AsyncIterable[str]
+    ) -> AsyncGenerator[SynthesisEvent, None]:
+        """Stream audio for ``segments`` as the worker makes it.
+
+        A failure (the worker refused, crashed or went away) raises the matching
+        PolyvoxError. Close the generator (``aclosing``) to end the call at once.
+        """
+        call = self._stub.Synthesize()
+        outstanding = 0
+
+        def segment_sent() -> None:
+            nonlocal outstanding
+            outstanding += 1
+            self.segments_in_flight += 1
+
+        writer = asyncio.create_task(_write_segments(call, config, segments, segment_sent))
+        try:
+            while (out := await _call(call.read())) is not grpc.aio.EOF:
+                event = codec.synthesis_event_from_pb(out)
+                if isinstance(event, SegmentEnd):
+                    outstanding -= 1
+                    self.segments_in_flight -= 1
+                yield event
+        finally:
+            writer.cancel()
+            call.cancel()
+            self.segments_in_flight -= outstanding
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def transcribe(
+        self,
+        config: TranscriptionConfig,
+        audio: AsyncIterable[np.ndarray],
+        *,
+        sample_rate_hz: int,
+    ) -> AsyncGenerator[TranscriptEvent, None]:
+        """Send mono float32 ``audio`` at the model's rate; yield what the worker sends
+        back. Failures raise the matching PolyvoxError."""
+        call = self._stub.Transcribe()
+        writer = asyncio.create_task(_write_audio(call, config, audio, sample_rate_hz))
+        try:
+            while (out := await _call(call.read())) is not grpc.aio.EOF:
+                yield codec.transcript_event_from_pb(out)
+        finally:
+            writer.cancel()
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def close(self) -> None:
+        await self._channel.close()

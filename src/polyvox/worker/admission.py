@@ -1,0 +1,105 @@
+"""Who a worker lets in: open streams (sessions) and working streams (capacity).
+
+Voice agents hold a stream open for a whole conversation and are silent most of the
+time, so the two are bounded apart. A stream holds a *session* from open to close
+(bounded by ``max_sessions``, thousands) and a *work slot* only while it works: while
+it synthesizes a turn's segments, or decodes a transcript (bounded by ``capacity``,
+what the cores can serve). A new stream whose first turn finds no slot is refused at
+once, so the gateway can try another replica; a later turn of an open stream waits for
+a slot, first come first served, because its conversation is bound to this worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import Iterator
+
+from polyvox.errors import ResourceExhausted, Unavailable
+
+
+class WorkSlot:
+    """One of ``capacity`` slots, held while a stream works; release it exactly once."""
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission: Admission | None = admission
+
+    def release(self) -> None:
+        if self._admission is not None:
+            admission, self._admission = self._admission, None
+            admission._release_slot()
+
+
+class Admission:
+    def __init__(self, *, capacity: int, max_sessions: int) -> None:
+        self.capacity = capacity
+        self.max_sessions = max_sessions
+        self.sessions = 0
+        self.working = 0
+        self.draining = False
+        #: Set while no stream is open (a draining worker waits for it).
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self._waiters: collections.deque[asyncio.Future[WorkSlot]] = collections.deque()
+
+    @property
+    def waiting(self) -> int:
+        """Turns of open streams waiting for a slot now."""
+        return sum(1 for waiter in self._waiters if not waiter.done())
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold one session while a stream is open, or refuse: draining, or full."""
+        if self.draining:
+            raise Unavailable("worker is shutting down")
+        if self.sessions >= self.max_sessions:
+            raise ResourceExhausted(
+                f"worker has {self.max_sessions} streams open, its limit; retry shortly"
+            )
+        self.sessions += 1
+        self.idle.clear()
+        try:
+            yield
+        finally:
+            self.sessions -= 1
+            if self.sessions == 0:
+                self.idle.set()
+
+    def try_work(self) -> WorkSlot:
+        """A slot now, or RESOURCE_EXHAUSTED (a new stream's first turn)."""
+        if self.working >= self.capacity or self.waiting:
+            raise ResourceExhausted(
+                f"worker is at capacity ({self.capacity} streams working); retry shortly"
+            )
+        self.working += 1
+        return WorkSlot(self)
+
+    def try_work_or_none(self) -> WorkSlot | None:
+        """A slot if one is free now, without waiting (work that can be skipped)."""
+        with contextlib.suppress(ResourceExhausted):
+            return self.try_work()
+        return None
+
+    async def work(self) -> WorkSlot:
+        """A slot, waiting in line for one (a later turn of an open stream)."""
+        if self.working < self.capacity and not self.waiting:
+            self.working += 1
+            return WorkSlot(self)
+        waiter: asyncio.Future[WorkSlot] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # Granted in the same moment the stream went away: pass the slot on.
+            if waiter.done() and not waiter.cancelled():
+                waiter.result().release()
+            raise
+
+    def _release_slot(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(WorkSlot(self))  # the slot moves on; working is unchanged
+                return
+        self.working -= 1

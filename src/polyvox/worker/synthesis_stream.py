@@ -1,0 +1,279 @@
+"""One Synthesize stream in a worker: text segments in, audio chunks out, in turns.
+
+A stream holds a session while it is open. It works in *turns*: a turn starts when a
+segment arrives for a stream that was idle and ends when the stream has synthesized
+everything it was sent. Only a turn holds a work slot and a lease on the model, so an
+idle stream (a voice agent's quiet WebSocket session) neither counts against the
+worker's capacity nor pins its model against eviction.
+
+Each piece of a segment is synthesized step by step through the deadline scheduler
+(one engine ``next()`` per step): due now for a listener with no audio left, else
+when the audio already sent will have played.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from functools import partial
+
+import numpy as np
+
+from polyvox.contract.types import (
+    AudioChunk,
+    Capability,
+    ModelInfo,
+    SegmentEnd,
+    SynthesisConfig,
+    SynthesisEvent,
+)
+from polyvox.engines.base import KnowsItsEnd, SpeechModel, SynthesisRequest
+from polyvox.errors import InvalidArgument
+from polyvox.logs import bind_context
+from polyvox.text.pieces import split_to_length
+from polyvox.voices import is_blend, resolve_blend
+from polyvox.worker.admission import Admission, WorkSlot
+from polyvox.worker.models import ModelLease, ModelManager
+from polyvox.worker.scheduler import DeadlineScheduler, PlaybackClock
+from polyvox.worker.settings import WorkerTuning
+
+logger = logging.getLogger(__name__)
+
+#: A stream's next segment, as (index, text).
+TextInput = tuple[int, str]
+
+_END = object()
+#: Segments read ahead of synthesis; past this the reader stops reading and gRPC's
+#: flow control holds the sender back.
+_READ_AHEAD = 64
+#: Longest wait, after a stream failed, for its client to finish writing.
+_DRAIN_TIMEOUT_S = 2.0
+#: How long a stream's next inference waits after the chunk that ended a listener's
+#: silence. 5 ms was enough for the gateway to ship it on the 2-core development
+#: machine (docs/benchmarks.md); twice that leaves room for a slower one.
+_FIRST_AUDIO_HANDOFF_S = 0.010
+
+
+def _next_chunk(chunks: Iterator[np.ndarray]) -> object:
+    return next(chunks, _END)
+
+
+@dataclass(slots=True)
+class _Turn:
+    slot: WorkSlot
+    lease: ModelLease
+
+    @property
+    def model(self) -> SpeechModel:
+        model = self.lease.model
+        assert isinstance(model, SpeechModel)  # checked through info.capability
+        return model
+
+    def end(self) -> None:
+        self.lease.release()
+        self.slot.release()
+
+
+class _ReadAhead:
+    """Reads the client's segments into a bounded inbox, in a task of its own, so the
+    stream can tell "nothing more for now" (idle) from "more is here" (same turn).
+
+    When the stream stops early (an error), the reader goes on reading and drops what
+    it reads until the client's end: a call whose client is still writing when the
+    server ends it loses its status to a write race (grpc/grpc#36066), and cancelling
+    a pending read would do the same.
+    """
+
+    def __init__(self, segments: AsyncIterator[TextInput]) -> None:
+        self.inbox: asyncio.Queue[TextInput | object] = asyncio.Queue(_READ_AHEAD)
+        self._discarding = False
+        self._task = asyncio.create_task(self._read(segments), name="read-segments")
+
+    async def _read(self, segments: AsyncIterator[TextInput]) -> None:
+        try:
+            async for segment in segments:
+                if not self._discarding:
+                    await self.inbox.put(segment)
+        except Exception as exc:
+            if not self._discarding:
+                await self.inbox.put(exc)
+            return
+        if not self._discarding:
+            await self.inbox.put(_END)
+
+    async def close(self) -> None:
+        """Stop delivering; let the client finish writing (bounded), then stop reading."""
+        self._discarding = True
+        while not self.inbox.empty():  # unblock a reader waiting for room
+            self.inbox.get_nowait()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._task), _DRAIN_TIMEOUT_S)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+class SynthesisStreams:
+    """Serves every Synthesize stream of one worker."""
+
+    def __init__(
+        self,
+        *,
+        settings: WorkerTuning,
+        models: ModelManager,
+        scheduler: DeadlineScheduler,
+        admission: Admission,
+    ) -> None:
+        self._settings = settings
+        self._models = models
+        self._scheduler = scheduler
+        self._admission = admission
+
+    def _validate(self, config: SynthesisConfig) -> tuple[ModelInfo, str]:
+        info = self._models.info(config.model_id)
+        if info.capability is not Capability.TTS:
+            raise InvalidArgument(f"model {info.id!r} does not synthesize speech")
+        voice = config.voice or info.default_voice.id
+        if voice not in (valid := info.voice_ids()) and is_blend(voice):
+            voice = str(resolve_blend(info, voice))
+        elif voice not in valid:
+            raise InvalidArgument(
+                f"model {info.id!r} has no voice {voice!r}; valid voices: {', '.join(valid)}"
+            )
+        if not (config.speed > 0 and np.isfinite(config.speed)):
+            raise InvalidArgument(f"speed must be a positive number, got {config.speed}")
+        return info, voice
+
+    async def stream(
+        self, config: SynthesisConfig, segments: AsyncIterator[TextInput]
+    ) -> AsyncIterator[SynthesisEvent]:
+        """Serve one stream (its session is held by the caller)."""
+        # Each RPC runs in its own task: its log lines carry the gateway's request id.
+        bind_context(request_id=config.request_id or None, model=config.model_id)
+        info, voice = self._validate(config)
+        reader = _ReadAhead(segments)
+        inbox = reader.inbox
+        playback = PlaybackClock(clock=self._scheduler.clock)
+        turn: _Turn | None = None
+        turns = 0
+        logger.debug("synthesis started: voice %s, speed %.2f", voice, config.speed)
+        try:
+            while True:
+                if turn is not None and inbox.empty():
+                    turn.end()  # nothing more to say for now: hold nothing while idle
+                    turn = None
+                item = await inbox.get()
+                if item is _END:
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                assert isinstance(item, tuple)
+                index, text = item
+                if turn is None:
+                    turn = await self._begin_turn(info.id, first=turns == 0)
+                    turns += 1
+                request = SynthesisRequest(
+                    text=text, voice=voice, speed=config.speed, options=dict(config.options)
+                )
+                async for event in self._segment(turn.model, index, request, info, playback):
+                    yield event
+                await asyncio.sleep(0)  # let the reader queue a segment that has arrived
+        finally:
+            if turn is not None:
+                turn.end()
+            await reader.close()
+            logger.info(
+                "synthesis ended: %.2f s of audio sent in %d turn(s)",
+                playback.audio_sent_s, turns,
+            )  # fmt: skip
+
+    async def _begin_turn(self, model_id: str, *, first: bool) -> _Turn:
+        slot = self._admission.try_work() if first else await self._admission.work()
+        try:
+            lease = await self._models.acquire(model_id)
+        except BaseException:
+            slot.release()
+            raise
+        return _Turn(slot, lease)
+
+    def _pieces(self, text: str) -> list[str]:
+        """The texts to synthesize one after another for one segment (see
+        WorkerTuning.busy_split_chars): whole unless another stream is working."""
+        if not text.strip():
+            return []
+        limit = self._settings.busy_split_chars
+        if not limit or len(text) <= limit or self._admission.working <= 1:
+            return [text]
+        return split_to_length(text, limit)
+
+    async def _segment(
+        self,
+        model: SpeechModel,
+        index: int,
+        request: SynthesisRequest,
+        info: ModelInfo,
+        playback: PlaybackClock,
+    ) -> AsyncIterator[SynthesisEvent]:
+        if "\x00" in request.text:
+            raise InvalidArgument(f"segment {index} contains a NUL character")
+        if len(request.text) > self._settings.max_segment_chars:
+            raise InvalidArgument(
+                f"segment {index} has {len(request.text)} characters; the limit is "
+                f"{self._settings.max_segment_chars}"
+            )
+        num_samples = 0
+        for piece in self._pieces(request.text):
+            audio = self._piece_audio(model, replace(request, text=piece), playback)
+            # aclosing: a stream ended mid-piece stops its engine iterator now.
+            async with contextlib.aclosing(audio):
+                async for samples in audio:
+                    num_samples += samples.size
+                    yield AudioChunk(index, samples, info.native_sample_rate_hz)
+        yield SegmentEnd(index, num_samples)
+
+    async def _piece_audio(
+        self, model: SpeechModel, request: SynthesisRequest, playback: PlaybackClock
+    ) -> AsyncGenerator[np.ndarray, None]:
+        """Synthesize one piece step by step through the scheduler; yield its samples."""
+        deadline_s = playback.next_deadline_s()
+        # The listener has no audio left (a new stream, or a voice agent's next turn
+        # on a stream that went quiet): ask for a short first chunk.
+        dry = deadline_s <= self._scheduler.clock()
+        if self._settings.first_chunk_ms and dry:
+            request = replace(request, first_chunk_s=self._settings.first_chunk_ms / 1000)
+        chunks = iter(model.synthesize(request))
+        ending = chunks if isinstance(chunks, KnowsItsEnd) else None
+        exclusive = None if model.concurrent_calls else model
+        while True:
+            step = partial(_next_chunk, chunks)
+            chunk = await self._scheduler.run(step, deadline_s=deadline_s, exclusive=exclusive)
+            if chunk is _END:
+                return
+            samples = np.asarray(chunk, dtype="<f4").reshape(-1)
+            playback.sent(samples.size / model.info.native_sample_rate_hz)
+            if ending is not None:
+                finished = ending.finished
+                deadline_s = playback.next_deadline_s()
+            else:
+                finished = False
+                # Asking an engine for more after a chunk usually finds it done (one
+                # chunk per sentence). Queued at the playback deadline, that check
+                # waited behind other streams' inferences, holding finished streams
+                # open and ending them in bunches whose clients then all came back at
+                # once. So it is due now; if the engine has more (another sentence),
+                # that is one sentence of work, as a new stream's first segment is.
+                deadline_s = self._scheduler.clock()
+            yield samples
+            if dry:
+                dry = False
+                # The listener is waiting for this chunk, and the gateway (on this
+                # host by default) still has to resample, encode and send it. This
+                # stream's next inference would take both cores from it: an mp3's
+                # first 100 ms took 9 ms to encode instead of 1.5. The chunk gives
+                # the stream far more slack than this; other streams' steps still run.
+                await asyncio.sleep(_FIRST_AUDIO_HANDOFF_S)
+            if finished:
+                return
