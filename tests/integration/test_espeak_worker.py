@@ -1,16 +1,24 @@
-"""espeak-ng over gRPC: its many languages, and text that looks like command-line flags."""
+"""espeak-ng over gRPC: its many languages, text that looks like command-line flags,
+and a worker that has only libespeak-ng from espeakng-loader, no espeak-ng program."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soxr
 
 from polyvox.contract.types import AudioChunk, SynthesisConfig
+from polyvox.engines.base import VadParameters
+from polyvox.engines.silero_vad import SAMPLE_RATE_HZ as VAD_RATE_HZ
+from polyvox.engines.silero_vad import SileroVad, speech_spans
 from polyvox.errors import InvalidArgument, PolyvoxError
 from support.servers import Worker, run_worker
-from support.speech import Decoded, transcribe
+from support.speech import Decoded, transcribe, word_error_rate
 
 MODEL = "espeak-ng"
 RATE_HZ = 22_050
@@ -69,4 +77,39 @@ async def test_speed_maps_to_words_per_minute(worker: Worker) -> None:
     with pytest.raises(PolyvoxError) as caught:
         await speak(worker, text, "en-us", speed=0.25)
     assert isinstance(caught.value, InvalidArgument)
-    assert "words per minute" in (caught.value.message or "")
+    assert "words per minute" in caught.value.message
+
+
+def path_without_espeak_ng() -> str:
+    """This process's PATH less every folder that holds an ``espeak-ng`` program."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(
+        folder for folder in folders if folder and shutil.which("espeak-ng", path=folder) is None
+    )
+
+
+def speech_fraction(audio: np.ndarray) -> float:
+    """How much of the audio Silero VAD calls speech."""
+    samples = soxr.resample(audio, RATE_HZ, VAD_RATE_HZ).astype(np.float32)
+    spans = speech_spans(SileroVad(), samples, VadParameters(speech_pad_ms=0))
+    return sum(end - start for start, end in spans) / samples.size
+
+
+async def test_a_worker_without_the_espeak_ng_program_speaks(tmp_path: Path) -> None:
+    path = path_without_espeak_ng()
+    assert shutil.which("espeak-ng", path=path) is None
+    async with run_worker("espeak", workdir=tmp_path, env={**os.environ, "PATH": path}) as hidden:
+        description = await hidden.client.describe()
+        assert description.engine_version.endswith("(libespeak-ng)")
+        (model,) = description.models
+        assert model.default_voice.id == "en-us"
+        assert len(model.voices) > 100
+        assert {"de", "fr-fr", "cmn"} <= set(model.voice_ids())
+
+        english = "Please bring the blue folder to the meeting on the second floor."
+        heard = transcribe(Decoded(await speak(hidden, english, "en-us"), RATE_HZ))
+        assert word_error_rate(english, heard) <= 0.35  # as the engine contract's espeak case
+        # Whisper tiny.en knows no German: Silero VAD says it is speech, start to end.
+        german = await speak(hidden, "Guten Morgen, wie geht es Ihnen heute?", "de")
+        assert 1.0 < german.size / RATE_HZ < 8.0
+        assert speech_fraction(german) > 0.6

@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,15 +103,23 @@ class Worker:
 
 @contextlib.asynccontextmanager
 async def run_worker(
-    engine: str, *, workdir: Path, args: tuple[str, ...] = (), timeout_s: float = 120
+    engine: str,
+    *,
+    workdir: Path,
+    args: tuple[str, ...] = (),
+    timeout_s: float = 120,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Worker]:
-    """Run ``polyvox worker`` in this environment on a Unix socket; yield once healthy."""
+    """Run ``polyvox worker`` in this environment on a Unix socket; yield once healthy.
+
+    ``env``: the worker's whole environment (default: this process's)."""
     workdir.mkdir(parents=True, exist_ok=True)
     address = f"unix://{workdir / f'{engine}.sock'}"
     log = (workdir / "worker.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "polyvox", "worker", "--engine", engine, "--listen", address, *args,
         stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
+        env=None if env is None else dict(env),
     )  # fmt: skip
     client = WorkerClient(address)
     channel = grpc.aio.insecure_channel(grpc_target(address))

@@ -1,57 +1,86 @@
 """espeak-ng: formant synthesis in every language espeak-ng has, near-instant.
 
-No maintained Python binding synthesizes through a wheel-bundled libespeak-ng
-(espeakng-loader only ships the library; phonemizer, espeak-py and piper's bridge
-only phonemize; pyttsx3 loads the system library by fixed paths), so the engine runs
-the system's ``espeak-ng`` program (Debian package ``espeak-ng``) once per segment
-and decodes its WAV output from the pipe as it arrives. A process per segment costs
-milliseconds, keeps espeak-ng's process-global state out of the worker, and lets
-segments of different streams run in parallel.
+The engine speaks through libespeak-ng and the espeak-ng-data that espeakng-loader
+ships in its wheel (:mod:`polyvox.engines.espeak_library`), so it needs nothing from
+the system. Where that library cannot be loaded, it falls back to the system's
+``espeak-ng`` program (:mod:`polyvox.engines.espeak_program`; Debian package
+``espeak-ng``), found as engine option ``executable`` (default ``espeak-ng``).
 
-Text goes in on stdin, never on the command line, so text starting with ``-`` is
-spoken rather than parsed as an option; SSML (``-m``) stays off, so markup is read
-as text, never interpreted.
+Both speak plain text: no SSML, so markup is read as text; text starting with ``-``
+is spoken. A segment's synthesis is bounded by engine option ``timeout_s``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import re
 import shutil
-import subprocess
-import wave
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from polyvox.contract.types import ModelInfo, VoiceInfo
 from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
+from polyvox.engines.espeak_library import (
+    EspeakError,
+    EspeakVoice,
+    LibraryUnavailable,
+    Synthesis,
+    SynthesisTimeout,
+    open_library,
+)
+from polyvox.engines.espeak_program import EspeakProgram, VoiceRow, parse_voice_rows
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
 
 logger = logging.getLogger(__name__)
 
 MODEL_ID = "espeak-ng"
-SAMPLE_RATE_HZ = 22_050
 DEFAULT_VOICE = "en-us"
 #: espeak-ng's own default rate, i.e. speed 1.0, in words per minute.
 _NORMAL_WPM = 175
 #: espeak-ng does not speak slower than 80 wpm; far above 1000 it is noise.
 _WPM_RANGE = (80, 1000)
+_DEFAULT_PITCH = 50
+#: Audio goes out in chunks of this many samples (a scheduler step each).
 _CHUNK_FRAMES = 4096
-_INSTALL_HINT = "install the espeak-ng package (e.g. apt-get install espeak-ng)"
-#: A row of ``espeak-ng --voices``: priority, language, age/gender, name, file.
-_VOICE_ROW = re.compile(r"\s*\d+\s+(\S+)\s+\S*/(\S)\s+(\S+)\s+(\S+)")
+#: Longest one segment's synthesis may take (engine option ``timeout_s``). espeak
+#: is far faster than real time; a segment this slow is stuck, not long.
+_DEFAULT_TIMEOUT_S = 30.0
+_INSTALL_HINT = (
+    "install espeakng-loader (the espeak extra), or the espeak-ng program "
+    "(e.g. apt-get install espeak-ng)"
+)
+#: espeak_VOICE's gender, as ``espeak-ng --voices`` prints it.
+_GENDER_LETTERS = {1: "M", 2: "F"}
 _GENDERS = {"M": "male", "F": "female"}
+
+
+class _Synthesizer(Protocol):
+    """What the model needs of libespeak-ng or the espeak-ng program."""
+
+    sample_rate_hz: int
+
+    def synthesize(
+        self, text: str, *, voice: str, rate_wpm: int, pitch: int, timeout_s: float
+    ) -> Synthesis: ...
 
 
 @dataclass(frozen=True, slots=True)
 class _Voice:
     info: VoiceInfo
-    #: What ``-v`` gets: the voice file, unambiguous where a language has several.
+    #: The voice file, what the synthesizer is given: unambiguous where a language
+    #: has several voices.
     file: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Backend:
+    synthesizer: _Synthesizer
+    voices: list[_Voice]
+    #: For Describe: the version, and which synthesizer it is.
+    version: str
 
 
 def bcp47(tag: str) -> str:
@@ -70,142 +99,168 @@ def bcp47(tag: str) -> str:
     return "-".join(out)
 
 
-def parse_voices(listing: str) -> list[_Voice]:
-    """Voices from ``espeak-ng --voices`` output; ids are unique, the default first."""
+def voice_table(rows: Iterable[VoiceRow]) -> list[_Voice]:
+    """Voices with unique ids, the default first, from rows in espeak's order."""
     voices: dict[str, _Voice] = {}
-    for line in listing.splitlines()[1:]:
-        row = _VOICE_ROW.match(line)
-        if row is None:
-            continue
-        language, gender, name, file = row.groups()
+    for row in rows:
         # Two voices may share a language (yue, yue-Latn-jyutping): name the second
         # after its file.
-        voice_id = language.lower()
+        voice_id = row.language.lower()
         if voice_id in voices:
-            voice_id = file.rsplit("/", 1)[-1].lower()
-        labels = {"name": name.replace("_", " ")}
-        if gender in _GENDERS:
-            labels["gender"] = _GENDERS[gender]
-        voices[voice_id] = _Voice(VoiceInfo(voice_id, (bcp47(language),), labels), file)
+            voice_id = row.file.rsplit("/", 1)[-1].lower()
+        labels = {"name": row.name}
+        if row.gender in _GENDERS:
+            labels["gender"] = _GENDERS[row.gender]
+        voices[voice_id] = _Voice(VoiceInfo(voice_id, (bcp47(row.language),), labels), row.file)
     return sorted(voices.values(), key=lambda v: (v.info.id != DEFAULT_VOICE, v.info.id))
 
 
-def _parse_options(options: Mapping[str, str]) -> list[str]:
-    """espeak-ng flags for the request's options (``pitch``: 0-99)."""
-    flags: list[str] = []
-    for key, raw in options.items():
+def parse_voices(listing: str) -> list[_Voice]:
+    """Voices from ``espeak-ng --voices`` output; ids are unique, the default first."""
+    return voice_table(parse_voice_rows(listing))
+
+
+def library_voice_rows(voices: Iterable[EspeakVoice]) -> list[VoiceRow]:
+    """The rows ``espeak-ng --voices`` prints for these voices of espeak_ListVoices
+    (it shows a voice under its first language)."""
+    return [
+        VoiceRow(voice.languages[0][1], _GENDER_LETTERS.get(voice.gender, "-"), voice.name,
+                 voice.identifier)
+        for voice in voices
+        if voice.languages
+    ]  # fmt: skip
+
+
+def _words_per_minute(speed: float) -> int:
+    wpm = round(_NORMAL_WPM * speed)
+    low, high = _WPM_RANGE
+    if not low <= wpm <= high:
+        raise InvalidArgument(
+            f"espeak-ng speaks at {low}-{high} words per minute: speed must be "
+            f"{low / _NORMAL_WPM:.2f} to {high / _NORMAL_WPM:.2f}, got {speed}"
+        )
+    return wpm
+
+
+def _pitch(options: Mapping[str, str]) -> int:
+    """The request's ``pitch`` option (0-99), the only one espeak takes."""
+    for key in options:
         if key != "pitch":
             raise InvalidArgument(f"unknown espeak option {key!r}; valid options: pitch")
-        if not (raw.strip().isdigit() and 0 <= int(raw) <= 99):
-            raise InvalidArgument(f"espeak option pitch must be an integer 0-99, got {raw!r}")
-        flags += ["-p", str(int(raw))]
-    return flags
+    raw = options.get("pitch")
+    if raw is None:
+        return _DEFAULT_PITCH
+    if not (raw.strip().isdigit() and 0 <= int(raw) <= 99):
+        raise InvalidArgument(f"espeak option pitch must be an integer 0-99, got {raw!r}")
+    return int(raw)
 
 
 class EspeakModel(SpeechModel):
-    def __init__(self, info: ModelInfo, voices: Mapping[str, _Voice], executable: str) -> None:
+    def __init__(
+        self,
+        info: ModelInfo,
+        voices: Mapping[str, _Voice],
+        synthesizer: _Synthesizer,
+        *,
+        timeout_s: float,
+    ) -> None:
         self.info = info
         self._voices = voices
-        self._executable = executable
+        self._synthesizer = synthesizer
+        self._timeout_s = timeout_s
 
     def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
-        wpm = round(_NORMAL_WPM * request.speed)
-        low, high = _WPM_RANGE
-        if not low <= wpm <= high:
-            raise InvalidArgument(
-                f"espeak-ng speaks at {low}-{high} words per minute: speed must be "
-                f"{low / _NORMAL_WPM:.2f} to {high / _NORMAL_WPM:.2f}, got {request.speed}"
-            )
+        # A whole segment in one call, then its chunks: the library runs one synthesis
+        # at a time, and one that waited for this stream's next step (the worker paces
+        # steps by playback) would stall every other stream. espeak is far faster than
+        # real time, so ``first_chunk_s`` is ignored: the whole segment is that fast.
+        synthesis = self._synthesis(request)
+        samples = synthesis.samples
+        for start in range(0, samples.size, _CHUNK_FRAMES):
+            yield samples[start : start + _CHUNK_FRAMES].astype(np.float32) / 32768.0
+
+    def _synthesis(self, request: SynthesisRequest) -> Synthesis:
+        wpm = _words_per_minute(request.speed)
+        pitch = _pitch(request.options)
+        if "\0" in request.text:
+            raise InvalidArgument("espeak cannot speak text holding a NUL character")
         voice = self._voices[request.voice]
-        command = [
-            self._executable, "--stdin", "-b", "1", "-v", voice.file, "-s", str(wpm),
-            *_parse_options(request.options), "--stdout",
-        ]  # fmt: skip
-        process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        with process:  # on exit: closes its pipes (they leaked before) and waits
-            try:
-                yield from self._read(process, request.text)
-            finally:
-                if process.poll() is None:  # the stream was abandoned
-                    process.kill()
-
-    def _read(self, process: subprocess.Popen[bytes], text: str) -> Iterator[np.ndarray]:
-        assert process.stdin is not None  # PIPE
-        assert process.stdout is not None  # PIPE
-        # espeak-ng reads all of stdin before it speaks, and a segment (at most a few
-        # thousand characters) fits the pipe's buffer: this write never blocks.
-        with contextlib.suppress(BrokenPipeError):  # it failed early: its stderr says why
-            process.stdin.write(text.encode("utf-8"))
-            process.stdin.close()
         try:
-            with wave.open(process.stdout, "rb") as audio:
-                fmt = (audio.getframerate(), audio.getsampwidth(), audio.getnchannels())
-                if fmt != (SAMPLE_RATE_HZ, 2, 1):
-                    raise Unavailable(
-                        f"espeak-ng wrote (rate, width, channels) {fmt}; expected "
-                        f"{SAMPLE_RATE_HZ} Hz mono 16-bit"
-                    )
-                while frames := audio.readframes(_CHUNK_FRAMES):
-                    yield np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
-        except (EOFError, wave.Error):
-            raise Unavailable(f"espeak-ng produced no audio: {self._stderr(process)}") from None
-
-    @staticmethod
-    def _stderr(process: subprocess.Popen[bytes]) -> str:
-        assert process.stderr is not None
-        return process.stderr.read().decode("utf-8", "replace").strip() or "no message"
+            return self._synthesizer.synthesize(
+                request.text, voice=voice.file, rate_wpm=wpm, pitch=pitch,
+                timeout_s=self._timeout_s,
+            )  # fmt: skip
+        except SynthesisTimeout as exc:
+            raise InvalidArgument(
+                f"{exc}: this segment takes too long to synthesize; send shorter text"
+            ) from None
+        except EspeakError as exc:
+            raise Unavailable(str(exc)) from None
 
 
 class EspeakEngine(Engine):
     name = "espeak"
-    #: Nothing from PyPI: the engine drives the system's espeak-ng program.
-    requirements = ()
+    #: libespeak-ng and its data, in a wheel. Keep in sync with pyproject's espeak extra.
+    requirements = ("espeakng-loader>=0.2.4,<0.3",)
 
     @functools.cached_property
-    def _executable(self) -> str | None:
-        configured = self.options.get("executable", "espeak-ng")
-        return shutil.which(configured)
+    def _timeout_s(self) -> float:
+        raw = self.options.get("timeout_s", str(_DEFAULT_TIMEOUT_S))
+        try:
+            timeout_s = float(raw)
+        except ValueError:
+            timeout_s = -1.0
+        if not timeout_s > 0:
+            # The operator's setting, not the request's: the model cannot load.
+            raise Unavailable(f"espeak option timeout_s must be seconds above 0, got {raw!r}")
+        return timeout_s
 
-    def _run(self, *args: str) -> str:
-        if self._executable is None:
-            raise Unavailable(f"espeak-ng is not installed: {_INSTALL_HINT}")
-        result = subprocess.run(
-            [self._executable, *args], capture_output=True, text=True, check=True, timeout=30
-        )
-        return result.stdout
+    @functools.cached_property
+    def _backend(self) -> _Backend | None:
+        """libespeak-ng, else the espeak-ng program; None when neither is here."""
+        try:
+            library = open_library()
+        except LibraryUnavailable as exc:
+            reason = str(exc)
+        else:
+            voices = voice_table(library_voice_rows(library.voices))
+            return _Backend(library, voices, f"{library.version} (libespeak-ng)")
+        executable = shutil.which(self.options.get("executable", "espeak-ng"))
+        if executable is None:
+            logger.warning("espeak engine has no models: %s; %s", reason, _INSTALL_HINT)
+            return None
+        program = EspeakProgram(executable)
+        try:
+            voices = voice_table(program.voices())
+        except EspeakError as exc:
+            logger.warning("espeak engine has no models: %s; %s", exc, _INSTALL_HINT)
+            return None
+        logger.warning("libespeak-ng is unavailable (%s): using %s", reason, executable)
+        return _Backend(program, voices, f"{program.version()} ({executable})")
 
     def version(self) -> str:
-        try:
-            # "eSpeak NG text-to-speech: 1.51  Data at: ..."
-            return self._run("--version").split(":")[1].split()[0]
-        except (Unavailable, subprocess.SubprocessError, IndexError):
-            return "not installed"
+        return self._backend.version if self._backend else "not installed"
 
-    @functools.cached_property
-    def _voices(self) -> list[_Voice]:
-        try:
-            return parse_voices(self._run("--voices"))
-        except Unavailable:
-            logger.warning("espeak engine has no models: %s", _INSTALL_HINT)
-            return []
-
-    def _model_info(self) -> ModelInfo:
+    def _model_info(self, backend: _Backend) -> ModelInfo:
         return ModelInfo(
             id=MODEL_ID,
-            voices=tuple(v.info for v in self._voices),
-            native_sample_rate_hz=SAMPLE_RATE_HZ,
-            languages=tuple(dict.fromkeys(v.info.language for v in self._voices)),
+            voices=tuple(v.info for v in backend.voices),
+            native_sample_rate_hz=backend.synthesizer.sample_rate_hz,
+            languages=tuple(dict.fromkeys(v.info.language for v in backend.voices)),
         )
 
     def list_models(self) -> list[ModelInfo]:
-        return [self._model_info()] if self._voices else []
+        backend = self._backend
+        return [self._model_info(backend)] if backend and backend.voices else []
 
     def load(self, model_id: str) -> EspeakModel:
-        if model_id != MODEL_ID or not self._voices:
-            available = MODEL_ID if self._voices else f"none ({_INSTALL_HINT})"
+        backend = self._backend
+        if model_id != MODEL_ID or backend is None or not backend.voices:
+            available = MODEL_ID if backend and backend.voices else f"none ({_INSTALL_HINT})"
             raise NotFound(f"espeak has no model {model_id!r}; available models: {available}")
-        assert self._executable is not None  # voices were listed by it
-        voices = {v.info.id: v for v in self._voices}
-        return EspeakModel(self._model_info(), voices, self._executable)
+        return EspeakModel(
+            self._model_info(backend),
+            {v.info.id: v for v in backend.voices},
+            backend.synthesizer,
+            timeout_s=self._timeout_s,
+        )
