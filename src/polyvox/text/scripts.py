@@ -31,7 +31,6 @@ The readability rule (:func:`check_readable`), which the gateway's 400
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,11 +139,13 @@ def _run_pattern() -> regex.Pattern[str]:
     listed = "".join(rf"\p{{sc={code}}}" for code in (*SCRIPT_NAMES, "Zyyy", "Zinh"))
     other = rf"[[\p{{L}}\p{{M}}]--[{listed}]]"
     groups.append(rf"(?P<{OTHER_SCRIPT}>{other}(?:{other}|{_INHERITED})*)")
-    return regex.compile("|".join(groups), regex.V1)
+    # The lookahead passes over spaces and punctuation without trying every script.
+    return regex.compile(rf"(?=[\p{{L}}\p{{M}}])(?:{'|'.join(groups)})", regex.V1)
 
 
 #: One alternative per script: a letter of it, then its letters and inherited marks.
 _RUN = _run_pattern()
+_MARK = regex.compile(r"\p{M}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,7 @@ def script_runs(text: str) -> list[ScriptRun]:
     for match in _RUN.finditer(text):
         code = match.lastgroup
         assert code is not None
-        letters = sum(not unicodedata.category(char).startswith("M") for char in match[0])
+        letters = len(match[0]) - len(_MARK.findall(match[0]))
         runs.append(ScriptRun(code, match.start(), match.end(), letters))
     return runs
 
@@ -315,7 +316,8 @@ class Unreadable:
 
 def check_readable(text: str, languages: Sequence[str]) -> Unreadable | None:
     """``None`` when a voice reading ``languages`` can read ``text`` (by the rule in
-    the module doc), else what it cannot read."""
+    the module doc), else what it cannot read. Raises :class:`InvalidLanguage` for a
+    malformed language tag."""
     readable = readable_scripts(languages)
     text_words = words(text)
     letters: dict[str, int] = {}
