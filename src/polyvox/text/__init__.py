@@ -1,1 +1,2 @@
-"""Text handling before synthesis: segmentation for streaming."""
+"""Text handling before synthesis: normalization, scripts and languages, SSML, and
+segmentation for streaming."""
