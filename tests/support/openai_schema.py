@@ -125,3 +125,60 @@ def under_open(path: str, open_paths: set[str]) -> bool:
         or path.startswith(prefix + "<")
         for prefix in open_paths
     )
+
+
+def server_event_models() -> dict[str, type[BaseModel]]:
+    """The SDK's ``RealtimeServerEvent`` members by their ``type``."""
+    from openai.types.realtime import RealtimeServerEvent
+
+    union = _unwrap(RealtimeServerEvent)
+    return {
+        _literal_values(member.model_fields["type"].annotation)[0]: member
+        for member in get_args(union)
+    }
+
+
+#: Keys OpenAI's server sends in a session object that the event's session model
+#: leaves to ``extra`` (they are declared on the SDK's *CreateResponse models).
+_SESSION_EXTRAS = {"id", "object", "expires_at"}
+
+
+def validate_server_event(event: dict[str, Any]) -> BaseModel:
+    """Validate a server event against the SDK, more strictly than the SDK does.
+
+    The SDK's models require their required fields but allow any extra key and
+    coerce types; here types are strict (a JSON string is not an int) and a key
+    the SDK does not declare anywhere in the event is an error.
+    """
+    from openai.types.realtime import (
+        RealtimeServerEvent,
+        RealtimeSessionCreateResponse,
+        RealtimeTranscriptionSessionCreateResponse,
+    )
+    from pydantic import TypeAdapter
+
+    model = server_event_models()[event["type"]].model_validate(event, strict=True)
+    TypeAdapter(RealtimeServerEvent).validate_python(event)
+    extras = sorted(_extras(model, ""))
+    if event["type"] in ("session.created", "session.updated"):
+        response = (
+            RealtimeSessionCreateResponse
+            if event["session"]["type"] == "realtime"
+            else RealtimeTranscriptionSessionCreateResponse
+        )
+        response.model_validate(event["session"], strict=True)
+        extras = [e for e in extras if e.removeprefix("session.") not in _SESSION_EXTRAS]
+    if extras:
+        raise AssertionError(f"{event['type']}: keys outside the SDK's schema: {extras}")
+    return model
+
+
+def _extras(value: Any, path: str) -> Iterable[str]:
+    if isinstance(value, BaseModel):
+        for key in value.model_extra or {}:
+            yield f"{path}.{key}".lstrip(".")
+        for name in type(value).model_fields:
+            yield from _extras(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _extras(item, f"{path}[{index}]")

@@ -120,3 +120,19 @@ class ItemReference(WireModel):
 InputItem = Annotated[
     _ItemChoices | Annotated[ItemReference, Tag("@item_reference")], Discriminator(_item_tag)
 ]
+
+
+def item_to_wire(item: AnyItem) -> dict[str, Any]:
+    """The item as server events carry it: with its id, ``object`` and ``status``.
+
+    Audio is never echoed back (as in OpenAI's API): a user's ``input_audio`` part
+    shows its transcript, an assistant's ``output_audio`` part its transcript.
+    """
+    if item.id is None:
+        raise ValueError("an item in the conversation always has an id")
+    wire = item.model_dump(mode="json", exclude_none=True)
+    for part in wire.get("content", ()):
+        part.pop("audio", None)
+    wire["object"] = "realtime.item"
+    wire.setdefault("status", "completed")
+    return wire
