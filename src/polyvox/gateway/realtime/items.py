@@ -79,6 +79,11 @@ class FunctionCall(_Item):
     arguments: str
     call_id: str | None = None
 
+    @property
+    def effective_call_id(self) -> str:
+        """The call's id; a client-made call without one is known by its item id."""
+        return self.call_id or self.id or ""
+
 
 class FunctionCallOutput(_Item):
     """The client's answer to a function call."""
