@@ -25,6 +25,7 @@ from polyvox.gateway.realtime.items import (
     SystemMessage,
     UserMessage,
 )
+from polyvox.gateway.realtime.session_params import FunctionTool, ToolChoiceFunction
 
 ChatMessage = dict[str, Any]
 
@@ -90,3 +91,23 @@ def _add_tool_call(messages: list[ChatMessage], call: FunctionCall) -> None:
         last.setdefault("tool_calls", []).append(tool_call)
     else:
         messages.append({"role": "assistant", "content": None, "tool_calls": [tool_call]})
+
+
+def chat_tools(tools: Sequence[FunctionTool]) -> list[dict[str, Any]]:
+    """Realtime function tools (flat) in chat-completions form (``function`` nested)."""
+    rendered = []
+    for tool in tools:
+        function: dict[str, Any] = {"name": tool.name}
+        if tool.description:
+            function["description"] = tool.description
+        # Some servers (llama.cpp) refuse a function without a parameters schema.
+        function["parameters"] = tool.parameters or {"type": "object", "properties": {}}
+        rendered.append({"type": "function", "function": function})
+    return rendered
+
+
+def chat_tool_choice(choice: str | ToolChoiceFunction) -> str | dict[str, Any]:
+    """``"auto"``/``"none"``/``"required"`` as they are; a forced function nested."""
+    if isinstance(choice, str):
+        return choice
+    return {"type": "function", "function": {"name": choice.name}}
