@@ -38,9 +38,10 @@ from polyvox.gateway.realtime.wire import (
 )
 
 _MCP = "MCP tools and items are not supported: Polyvox calls no MCP servers"
-#: Values of OpenAI's schema that Polyvox refuses rather than ignores: accepting an
-#: MCP tool or item and doing nothing would leave the client waiting for its result.
-_UNSUPPORTED = {
+#: ``type`` values of OpenAI's schema that Polyvox refuses rather than ignores (its
+#: message for each): accepting an MCP tool or item and doing nothing would leave
+#: the client waiting for a result.
+UNSUPPORTED_VALUES: dict[str, str] = {
     "mcp": _MCP,
     "mcp_call": _MCP,
     "mcp_list_tools": _MCP,
@@ -156,7 +157,8 @@ ClientEvent = (
     | ResponseCancel
 )
 
-_EVENTS: dict[str, type[_Event]] = {
+#: The model of each client event type.
+EVENT_MODELS: dict[str, type[_Event]] = {
     get_args(model.model_fields["type"].annotation)[0]: model
     for model in (
         SessionUpdate,
@@ -174,7 +176,7 @@ _EVENTS: dict[str, type[_Event]] = {
 }
 
 #: The client event types, in OpenAI's documentation order.
-CLIENT_EVENT_TYPES: tuple[str, ...] = tuple(_EVENTS)
+CLIENT_EVENT_TYPES: tuple[str, ...] = tuple(EVENT_MODELS)
 
 
 class ClientEventError(Exception):
@@ -219,7 +221,7 @@ def parse_client_event(message: str | bytes) -> ParsedEvent:
             param="type",
             event_id=event_id,
         )
-    model = _EVENTS.get(kind) if isinstance(kind, str) else None
+    model = EVENT_MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
         supported = ", ".join(f"'{name}'" for name in CLIENT_EVENT_TYPES)
         raise ClientEventError(
@@ -298,10 +300,10 @@ def _bad_tag(param: str, value: Any, ctx: dict[str, Any], event_id: str | None) 
     where = f"{param}.{key}" if param else key
     if found is None:
         return _missing(where, event_id)
-    if isinstance(found, str) and found in _UNSUPPORTED:
+    if isinstance(found, str) and found in UNSUPPORTED_VALUES:
         return ClientEventError(
             "unsupported_value",
-            f"{_UNSUPPORTED[found]} ('{where}': '{found}').",
+            f"{UNSUPPORTED_VALUES[found]} ('{where}': '{found}').",
             param=where,
             event_id=event_id,
         )

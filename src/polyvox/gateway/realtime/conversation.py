@@ -14,7 +14,9 @@ conversation too, so a long session holds bounded memory. A function call and
 its output are dropped together (a chat-completions server refuses a tool
 result without its call); :meth:`Conversation.add` returns the ids dropped so
 the session can send ``conversation.item.deleted`` for them. An item larger
-than ``max_chars`` on its own is refused (``item_too_large``).
+than ``max_chars`` on its own is refused (``item_too_large``). The audio of a
+user's ``input_audio`` part is not counted: the session transcribes it and
+:meth:`Conversation.replace` s the item with its transcript and without the audio.
 """
 
 from __future__ import annotations

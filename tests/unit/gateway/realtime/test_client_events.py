@@ -46,7 +46,7 @@ def ignored_paths(parsed: ParsedEvent) -> list[str]:
 
 def sdk_walk() -> Walk:
     # MCP tools and items are refused with ``unsupported_value``; see client_events.
-    walk = Walk(skip_types=client_events._UNSUPPORTED)
+    walk = Walk(skip_types=client_events.UNSUPPORTED_VALUES)
     # The SDK's send() takes this union: response.create's input may hold references.
     for event in (
         *typing.get_args(RealtimeClientEventParam),
@@ -58,7 +58,7 @@ def sdk_walk() -> Walk:
 
 def our_walk() -> Walk:
     walk = Walk()
-    for model in client_events._EVENTS.values():
+    for model in client_events.EVENT_MODELS.values():
         walk.event(model)
     return walk
 
@@ -82,7 +82,7 @@ def test_every_model_forbids_fields_outside_the_schema() -> None:
         for arg in typing.get_args(tp):
             yield from models(arg)
 
-    found = {m for event in client_events._EVENTS.values() for m in models(event)}
+    found = {m for event in client_events.EVENT_MODELS.values() for m in models(event)}
     assert len(found) > 25
     assert [m.__name__ for m in found if m.model_config.get("extra") != "forbid"] == []
 
@@ -91,7 +91,7 @@ def test_the_accepted_but_ignored_fields() -> None:
     """The list the docs give: each is in OpenAI's schema, none does anything here."""
     listed = {
         path
-        for event in client_events._EVENTS.values()
+        for event in client_events.EVENT_MODELS.values()
         for path in ignored_schema(event, event.model_fields["type"].annotation.__args__[0])
     }
     assert listed == {
