@@ -1,0 +1,20 @@
+"""The OpenAI Realtime API (GA) on ``/v1/realtime``: the protocol's building blocks.
+
+Each module has one job and no I/O of its own but the language model client:
+
+- ``client_events``: one client JSON message → a typed event and the schema fields
+  it carried that Polyvox accepts but does not honour, or a typed error.
+- ``session_params`` / ``items``: the models of ``session.update``'s session and
+  of conversation items; ``wire`` their base (unknown fields refused, ignored
+  fields marked and collected).
+- ``session_config``: the effective session, updates applied, as a GA session object.
+- ``server_events``: builders for every event the server sends; ``ids`` their ids.
+- ``conversation``: the ordered items, bounds, truncation of played audio
+  (``spoken`` cuts a transcript at a time in its audio).
+- ``chat_messages``: the conversation and tools in chat-completions form.
+- ``llm``: a streaming client for the user's OpenAI-compatible chat-completions
+  endpoint.
+
+The OpenAI Python SDK's ``openai.types.realtime`` models are the specification;
+the unit tests hold these modules to them. The gateway does not import ``openai``.
+"""
