@@ -161,7 +161,11 @@ class Engine(ABC):
     """Adapter for one speech library. Subclasses register in ``polyvox.engines``."""
 
     name: ClassVar[str]
-    #: PEP 508 requirements of the engine's own environment (beyond polyvox core).
+    #: The optional dependencies of polyvox (a pyproject.toml extra, e.g. "piper") its
+    #: environment installs: where a built-in engine's requirements are written, once.
+    extra: ClassVar[str | None] = None
+    #: PEP 508 requirements of its environment beyond polyvox (and ``extra``): for an
+    #: engine shipped as a package of its own, that package.
     requirements: ClassVar[tuple[str, ...]] = ()
     #: Package names never installed in its environment, even where a requirement
     #: depends on them (uv's ``--excludes``), e.g. torch for a package whose ONNX file

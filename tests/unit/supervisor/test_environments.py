@@ -109,6 +109,7 @@ def test_spec_rejects_engine_names_unfit_for_a_directory(engine: str) -> None:
 
 def test_install_target_is_this_checkout_editable() -> None:
     assert polyvox_install_target() == ["-e", str(REPO_ROOT)]
+    assert polyvox_install_target("piper") == ["-e", f"{REPO_ROOT}[piper]"]
 
 
 def test_install_target_outside_a_checkout_pins_the_version(
@@ -118,6 +119,7 @@ def test_install_target_outside_a_checkout_pins_the_version(
     package.mkdir(parents=True)
     monkeypatch.setattr(polyvox, "__file__", str(package / "__init__.py"))
     assert polyvox_install_target() == [f"polyvox=={polyvox.__version__}"]
+    assert polyvox_install_target("kokoro") == [f"polyvox[kokoro]=={polyvox.__version__}"]
 
 
 def test_install_target_ignores_another_projects_pyproject(
