@@ -38,6 +38,13 @@ T = TypeVar("T")
 
 #: Audio per Transcribe message: 10 s of f32 is 640 KB, well under gRPC's 4 MB cap.
 _TRANSCRIBE_CHUNK_SAMPLES = 160_000
+#: gRPC waits 1 s after a failed connection, then longer (up to 2 min), before it tries
+#: again; a worker restarting (or still starting) would be seen up that much later.
+_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
 
 
 async def _call(awaitable: Awaitable[T]) -> T:
@@ -103,7 +110,7 @@ class WorkerClient:
 
     def __init__(self, address: str) -> None:
         self.address = address
-        self._channel = grpc.aio.insecure_channel(grpc_target(address))
+        self._channel = grpc.aio.insecure_channel(grpc_target(address), options=_CHANNEL_OPTIONS)
         self._stub = worker_pb2_grpc.WorkerStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
         #: Segments this gateway sent to the worker whose audio has not ended yet:

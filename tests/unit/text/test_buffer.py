@@ -45,3 +45,35 @@ def test_flush_releases_an_unfinished_sentence_and_clear_forgets() -> None:
     buffer.clear()
     assert buffer.pending == ""
     assert buffer.flush() == []
+
+
+class CountingSegmenter(Segmenter):
+    calls = 0
+
+    def sentences(self, text: str) -> list[str]:
+        CountingSegmenter.calls += 1
+        return super().sentences(text)
+
+
+def test_the_sentence_segmenter_runs_only_when_a_sentence_may_have_ended() -> None:
+    CountingSegmenter.calls = 0
+    buffer = TextBuffer(CountingSegmenter())
+    words = ("word " * 300).split(" ")
+    released = [segment for word in words for segment in buffer.push(word + " ")]
+    # 300 tokens without a sentence end: the first clause went early, pysbd never ran.
+    assert CountingSegmenter.calls == 0
+    assert released
+    assert not buffer.needs_segmenter("more words")
+    assert buffer.needs_segmenter(". Next")
+    buffer.push("end. ")
+    assert CountingSegmenter.calls == 0  # "end. " could still go on ("Dr. Smith")
+    assert buffer.push("Next")  # now a sentence has ended: released
+    assert CountingSegmenter.calls > 0
+
+
+def test_a_boundary_split_across_two_tokens_is_found() -> None:
+    buffer = TextBuffer(Segmenter())
+    buffer.push("It rained all day and night")
+    assert buffer.push(".") == []
+    assert buffer.push(" Then") == ["It rained all day and night."]
+    assert buffer.pending == "Then"

@@ -157,3 +157,20 @@ def test_threads_segmenting_at_once_each_get_their_own_sentences() -> None:
                 assert list(pool.map(split, texts)) == expected
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_one_segmenter_serves_many_threads_at_once() -> None:
+    import concurrent.futures
+
+    segmenter = Segmenter()
+    texts = [
+        f"Sentence {n} is here. And number {n} follows it. Dr. Who came at {n}." for n in range(64)
+    ]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(segmenter.sentences, texts))
+    for n, sentences in enumerate(results):
+        assert sentences == [
+            f"Sentence {n} is here.",
+            f"And number {n} follows it.",
+            f"Dr. Who came at {n}.",
+        ]

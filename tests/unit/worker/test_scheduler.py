@@ -136,3 +136,46 @@ def test_playback_clock_deadlines() -> None:
     assert playback.next_deadline_s() == 101.5  # when 1.5 s of audio has played
     playback.sent(2.0)
     assert playback.next_deadline_s() == 103.5
+
+
+async def test_steps_of_one_model_never_run_at_once_whatever_the_runners() -> None:
+    """Two runners: steps for model "a" take turns; a step for "b" runs beside them."""
+    inside: dict[str, int] = {"a": 0, "b": 0}
+    overlaps: list[str] = []
+    order: list[str] = []
+    a_started, release_a = threading.Event(), threading.Event()
+    lock = threading.Lock()
+
+    def step(key: str, name: str, wait: threading.Event | None = None) -> None:
+        with lock:
+            inside[key] += 1
+            if inside[key] > 1:
+                overlaps.append(name)
+            order.append(name)
+        if wait is not None:
+            a_started.set()
+            wait.wait(timeout=10)
+        with lock:
+            inside[key] -= 1
+
+    with ThreadPoolExecutor(2) as pool:
+        scheduler = DeadlineScheduler(executor=pool, concurrency=2)
+        scheduler.start()
+        first = asyncio.create_task(
+            scheduler.run(lambda: step("a", "a1", release_a), deadline_s=0, exclusive="a")
+        )
+        await until(a_started.is_set)
+        # Earliest deadline, but its model is busy: the free runner takes "b" instead.
+        second = asyncio.create_task(
+            scheduler.run(lambda: step("a", "a2"), deadline_s=0, exclusive="a")
+        )
+        other = asyncio.create_task(
+            scheduler.run(lambda: step("b", "b1"), deadline_s=1, exclusive="b")
+        )
+        await other
+        assert order == ["a1", "b1"]
+        release_a.set()
+        await asyncio.gather(first, second)
+        await scheduler.stop()
+    assert order == ["a1", "b1", "a2"]
+    assert overlaps == []

@@ -107,6 +107,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
         # a JSON error with its own status, never a 200 with a broken body.
         return chunks, stats, await deadline.run(anext(chunks))
 
+    served_by = route.worker.worker_id
     try:
         chunks, stats, first = await start(route, encoder)
     except _RETRY_ELSEWHERE as exc:
@@ -123,6 +124,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
         )  # fmt: skip
         encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
         chunks, stats, first = await start(retry, encoder)
+        served_by = retry.worker.worker_id
     first_audio_s = time.perf_counter() - started_s
     metrics: GatewayMetrics = request.app.state.metrics
 
@@ -139,6 +141,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
         media_type="text/event-stream" if sse else encoder.content_type,
         headers={
             "x-polyvox-model": route.native_id,
+            "x-polyvox-worker": served_by,
             "x-polyvox-voice": voice,
             "x-polyvox-sample-rate": str(sample_rate_hz),
         },

@@ -1,0 +1,67 @@
+"""Sessions and work slots: idle streams cost no capacity; later turns wait in line."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from polyvox.errors import ResourceExhausted, Unavailable
+from polyvox.worker.admission import Admission
+
+
+async def test_open_sessions_are_bounded_apart_from_working_ones() -> None:
+    admission = Admission(capacity=2, max_sessions=3)
+    with admission.session(), admission.session(), admission.session():
+        assert admission.sessions == 3
+        with pytest.raises(ResourceExhausted, match="3 streams open"), admission.session():
+            pass
+        # Three open, none working: a first turn gets a slot.
+        slot = admission.try_work()
+        assert admission.working == 1
+        slot.release()
+        slot.release()  # harmless
+        assert admission.working == 0
+    assert admission.sessions == 0
+    assert admission.idle.is_set()
+
+
+async def test_a_first_turn_past_capacity_is_refused_a_later_turn_waits() -> None:
+    admission = Admission(capacity=1, max_sessions=10)
+    held = admission.try_work()
+    with pytest.raises(ResourceExhausted, match="1 streams working"):
+        admission.try_work()
+    assert admission.try_work_or_none() is None
+    later = asyncio.create_task(admission.work())
+    await asyncio.sleep(0)
+    assert admission.waiting == 1
+    # While a later turn waits, a new stream does not jump the line.
+    with pytest.raises(ResourceExhausted):
+        admission.try_work()
+    held.release()
+    granted = await later
+    assert admission.working == 1
+    granted.release()
+    assert admission.working == 0
+
+
+async def test_a_waiter_that_leaves_passes_nothing_on_and_keeps_nothing() -> None:
+    admission = Admission(capacity=1, max_sessions=10)
+    held = admission.try_work()
+    gone = asyncio.create_task(admission.work())
+    stays = asyncio.create_task(admission.work())
+    await asyncio.sleep(0)
+    gone.cancel()
+    held.release()
+    slot = await stays
+    assert gone.cancelled()
+    assert admission.working == 1
+    slot.release()
+    assert admission.working == 0
+
+
+async def test_a_draining_worker_refuses_new_streams() -> None:
+    admission = Admission(capacity=1, max_sessions=1)
+    admission.draining = True
+    with pytest.raises(Unavailable, match="shutting down"), admission.session():
+        pass
