@@ -20,6 +20,7 @@ import polyvox
 
 logger = logging.getLogger(__name__)
 
+
 def source_checkout() -> Path | None:
     """The polyvox source tree this code runs from (with its pyproject.toml), if any.
 
