@@ -48,6 +48,7 @@ async def test_voices_list_language_and_rate(gateway: Gateway) -> None:
         "model": "piper/en_US-joe-medium",
         "id": "joe",
         "language": "en-US",
+        "languages": ["en-US"],
         "native_sample_rate_hz": 22050,
         "default": True,
         "labels": {"quality": "medium"},

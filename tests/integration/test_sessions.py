@@ -127,7 +127,9 @@ async def test_unloading_goes_on_past_a_busy_replica(tmp_path: Path) -> None:
             "POST", "/v1/audio/speech", json={**SPEAK, "input": long_text}
         ) as busy:
             assert busy.status_code == 200
-            await anext(busy.aiter_bytes())  # that replica is synthesizing
+            # Kept referenced: a dropped iterator closes the response (and the stream).
+            audio = busy.aiter_bytes()
+            await anext(audio)  # that replica is synthesizing
             busy_worker = busy.headers.get("x-polyvox-worker")
             refused = await client.delete("/api/ps/piper/en_US-joe-medium")
         assert refused.status_code == 409

@@ -72,6 +72,7 @@ def segment(index: int, text: str) -> pb.SynthesizeIn:
 
 
 END = pb.SynthesizeIn(end=pb.EndOfInput())
+PAUSE = pb.SynthesizeIn(pause=pb.Pause())
 
 
 async def test_describe_lists_models_voices_and_runtime(worker: Worker) -> None:
@@ -175,7 +176,7 @@ async def test_idle_streams_hold_no_capacity(worker: Worker) -> None:
     idle: list[grpc.aio.StreamStreamCall] = []
     try:
         for _ in range(5):  # one after another, as conversations start
-            idle.append(open_stream(worker, config(), segment(0, "Hi.")))
+            idle.append(open_stream(worker, config(), segment(0, "Hi."), PAUSE))
             await _segment_end(idle[-1])
         await until_described(worker, in_flight=0, sessions=5)
         settings = SynthesisConfig(model_id=MODEL, voice="joe")
@@ -183,6 +184,7 @@ async def test_idle_streams_hold_no_capacity(worker: Worker) -> None:
         assert isinstance(items[-1], SegmentEnd)
         # A quiet session's next turn is served too.
         await idle[0].write(segment(1, "And again."))
+        await idle[0].write(PAUSE)
         assert await _segment_end(idle[0]) == 1
     finally:
         for call in idle:
@@ -287,7 +289,7 @@ async def test_unload_while_in_use_is_refused(worker: Worker) -> None:
 
 
 async def test_an_idle_session_does_not_pin_its_model(worker: Worker) -> None:
-    call = open_stream(worker, config(), segment(0, "Hello."))
+    call = open_stream(worker, config(), segment(0, "Hello."), PAUSE)
     try:
         await _segment_end(call)
         # The session is open but quiet: its model may go (TTL, cap, or by hand).
@@ -295,6 +297,7 @@ async def test_an_idle_session_does_not_pin_its_model(worker: Worker) -> None:
         assert await worker.client.unload(MODEL) is True
         # Its next turn loads the model again.
         await call.write(segment(1, "Welcome back."))
+        await call.write(PAUSE)
         audio = 0
         async for out in _reads(call):
             if out.HasField("audio"):
@@ -318,3 +321,20 @@ async def test_sigterm_drains_running_streams(tmp_path: Path) -> None:
         rest = [item async for item in stream]
         assert [i.segment_index for i in rest if isinstance(i, SegmentEnd)] == [0, 1, 2]
         assert await asyncio.wait_for(worker.process.wait(), 30) == 0
+
+
+async def test_a_turn_ends_at_a_pause_and_holds_until_then(worker: Worker) -> None:
+    """Without a Pause, a stream whose segments ran out keeps its slot a moment (more may be
+    on the way); with one, it lets go once the audio is out."""
+    call = open_stream(worker, config(), segment(0, "Hello."))
+    try:
+        await _segment_end(call)
+        await until_described(worker, in_flight=1)  # held: no Pause yet
+        await call.write(PAUSE)
+        await until_described(worker, in_flight=0)
+        await call.write(segment(1, "Later."))
+        await call.write(PAUSE)
+        assert await _segment_end(call) == 1
+        await until_described(worker, in_flight=0)
+    finally:
+        call.cancel()

@@ -26,6 +26,7 @@ from polyvox.addresses import grpc_target
 from polyvox.contract import codec
 from polyvox.contract.status import error_from_rpc
 from polyvox.contract.types import (
+    Pause,
     SegmentEnd,
     SynthesisConfig,
     SynthesisEvent,
@@ -54,7 +55,13 @@ async def _call(awaitable: Awaitable[T]) -> T:
         raise error_from_rpc(exc) from None
 
 
-async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+#: What a Synthesize stream is fed: segments' texts, and pauses between turns.
+SegmentInput = str | Pause
+
+
+async def _aiter(
+    items: Iterable[SegmentInput] | AsyncIterable[SegmentInput],
+) -> AsyncIterator[SegmentInput]:
     if isinstance(items, AsyncIterable):
         async for item in items:
             yield item
@@ -66,7 +73,7 @@ async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str
 async def _write_segments(
     call: grpc.aio.StreamStreamCall,
     config: SynthesisConfig,
-    segments: Iterable[str] | AsyncIterable[str],
+    segments: Iterable[SegmentInput] | AsyncIterable[SegmentInput],
     on_segment: Callable[[], None],
 ) -> None:
     """Send config, segments, end. Writes are explicit (not a request iterator) so a
@@ -75,8 +82,11 @@ async def _write_segments(
     try:
         await call.write(codec.synthesis_config_to_pb(config))
         index = 0
-        async for text in _aiter(segments):
-            await call.write(codec.text_segment_to_pb(index, text))
+        async for item in _aiter(segments):
+            if isinstance(item, Pause):
+                await call.write(codec.PAUSE_MESSAGE)
+                continue
+            await call.write(codec.text_segment_to_pb(index, item))
             on_segment()
             index += 1
         await call.write(codec.END_OF_SYNTHESIS_INPUT)
@@ -139,9 +149,12 @@ class WorkerClient:
         return bool(response.unloaded)
 
     async def synthesize(
-        self, config: SynthesisConfig, segments: Iterable[str] | AsyncIterable[str]
+        self,
+        config: SynthesisConfig,
+        segments: Iterable[SegmentInput] | AsyncIterable[SegmentInput],
     ) -> AsyncGenerator[SynthesisEvent, None]:
-        """Stream audio for ``segments`` as the worker makes it.
+        """Stream audio for ``segments`` as the worker makes it; a :data:`PAUSE` among
+        them says the client has nothing more for now (the stream goes idle).
 
         A failure (the worker refused, crashed or went away) raises the matching
         PolyvoxError. Close the generator (``aclosing``) to end the call at once.

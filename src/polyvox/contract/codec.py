@@ -239,6 +239,7 @@ def text_segment_to_pb(index: int, text: str) -> pb.SynthesizeIn:
 
 
 END_OF_SYNTHESIS_INPUT = pb.SynthesizeIn(end=pb.EndOfInput())
+PAUSE_MESSAGE = pb.SynthesizeIn(pause=pb.Pause())
 
 
 def audio_chunk_to_pb(chunk: AudioChunk) -> pb.AudioChunk:

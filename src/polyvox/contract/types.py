@@ -94,6 +94,16 @@ class SegmentEnd:
 SynthesisEvent = AudioChunk | SegmentEnd
 
 
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """In a stream's segments: nothing more for now. Once what came before is spoken,
+    the stream holds no work slot and no model until its next segment."""
+
+
+#: The one Pause there is.
+PAUSE = Pause()
+
+
 # --- transcription -----------------------------------------------------------------
 
 

@@ -20,7 +20,9 @@ from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
 from polyvox.contract import codec
 from polyvox.contract.types import (
+    PAUSE,
     AudioChunk,
+    Pause,
     ResidentModelInfo,
     WorkerDescription,
     WorkerStats,
@@ -57,15 +59,21 @@ def _rss_bytes() -> int:
         return 0
 
 
-async def _text_inputs(requests: AsyncIterator[pb.SynthesizeIn]) -> AsyncIterator[TextInput]:
-    """The segments after a stream's config, until End (or the client closes its side)."""
+async def _text_inputs(
+    requests: AsyncIterator[pb.SynthesizeIn],
+) -> AsyncIterator[TextInput | Pause]:
+    """The segments (and pauses) after a stream's config, until End (or the client
+    closes its side)."""
     async for message in requests:
         kind = message.WhichOneof("item")
         if kind == "end":
             return
-        if kind != "segment":
+        if kind == "pause":
+            yield PAUSE
+        elif kind == "segment":
+            yield message.segment.index, message.segment.text
+        else:
             raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
-        yield message.segment.index, message.segment.text
 
 
 async def _audio_inputs(requests: AsyncIterator[pb.TranscribeIn]) -> AsyncIterator[AudioChunk]:

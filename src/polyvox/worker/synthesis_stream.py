@@ -2,9 +2,11 @@
 
 A stream holds a session while it is open. It works in *turns*: a turn starts when a
 segment arrives for a stream that was idle and ends when the stream has synthesized
-everything it was sent. Only a turn holds a work slot and a lease on the model, so an
-idle stream (a voice agent's quiet WebSocket session) neither counts against the
-worker's capacity nor pins its model against eviction.
+everything it was sent before a Pause (or End). Only a turn holds a work slot and a
+lease on the model, so an idle stream (a voice agent's quiet WebSocket session)
+neither counts against the worker's capacity nor pins its model against eviction.
+A client that runs out of segments without saying Pause keeps its turn for
+``_TURN_HOLD_S`` more, in case its next segment is on the way.
 
 Each piece of a segment is synthesized step by step through the deadline scheduler
 (one engine ``next()`` per step): due now for a listener with no audio left, else
@@ -26,6 +28,7 @@ from polyvox.contract.types import (
     AudioChunk,
     Capability,
     ModelInfo,
+    Pause,
     SegmentEnd,
     SynthesisConfig,
     SynthesisEvent,
@@ -51,6 +54,8 @@ _END = object()
 _READ_AHEAD = 64
 #: Longest wait, after a stream failed, for its client to finish writing.
 _DRAIN_TIMEOUT_S = 2.0
+#: How long a turn waits for its next segment when the client said no Pause.
+_TURN_HOLD_S = 2.0
 #: How long a stream's next inference waits after the chunk that ended a listener's
 #: silence. 5 ms was enough for the gateway to ship it on the 2-core development
 #: machine (docs/benchmarks.md); twice that leaves room for a slower one.
@@ -77,6 +82,22 @@ class _Turn:
         self.slot.release()
 
 
+Inbox = asyncio.Queue[TextInput | Pause | object]
+
+
+async def _next_input(inbox: Inbox, turn: _Turn | None, paused: bool) -> tuple[object, bool]:
+    """The stream's next input, and whether its turn must end first: the turn ends once
+    nothing is left of it (after a Pause at once, otherwise after a short hold)."""
+    if turn is None or not inbox.empty():
+        return await inbox.get(), False
+    if paused:
+        return None, True
+    try:
+        return await asyncio.wait_for(inbox.get(), _TURN_HOLD_S), False
+    except TimeoutError:
+        return None, True
+
+
 class _ReadAhead:
     """Reads the client's segments into a bounded inbox, in a task of its own, so the
     stream can tell "nothing more for now" (idle) from "more is here" (same turn).
@@ -87,12 +108,12 @@ class _ReadAhead:
     a pending read would do the same.
     """
 
-    def __init__(self, segments: AsyncIterator[TextInput]) -> None:
-        self.inbox: asyncio.Queue[TextInput | object] = asyncio.Queue(_READ_AHEAD)
+    def __init__(self, segments: AsyncIterator[TextInput | Pause]) -> None:
+        self.inbox: Inbox = asyncio.Queue(_READ_AHEAD)
         self._discarding = False
         self._task = asyncio.create_task(self._read(segments), name="read-segments")
 
-    async def _read(self, segments: AsyncIterator[TextInput]) -> None:
+    async def _read(self, segments: AsyncIterator[TextInput | Pause]) -> None:
         try:
             async for segment in segments:
                 if not self._discarding:
@@ -148,7 +169,7 @@ class SynthesisStreams:
         return info, voice
 
     async def stream(
-        self, config: SynthesisConfig, segments: AsyncIterator[TextInput]
+        self, config: SynthesisConfig, segments: AsyncIterator[TextInput | Pause]
     ) -> AsyncIterator[SynthesisEvent]:
         """Serve one stream (its session is held by the caller)."""
         # Each RPC runs in its own task: its log lines carry the gateway's request id.
@@ -159,17 +180,23 @@ class SynthesisStreams:
         playback = PlaybackClock(clock=self._scheduler.clock)
         turn: _Turn | None = None
         turns = 0
+        paused = False
         logger.debug("synthesis started: voice %s, speed %.2f", voice, config.speed)
         try:
             while True:
-                if turn is not None and inbox.empty():
+                item, turn_over = await _next_input(inbox, turn, paused)
+                if turn_over and turn is not None:
                     turn.end()  # nothing more to say for now: hold nothing while idle
                     turn = None
-                item = await inbox.get()
+                if item is None:
+                    item = await inbox.get()
                 if item is _END:
                     return
                 if isinstance(item, Exception):
                     raise item
+                paused = isinstance(item, Pause)
+                if paused:
+                    continue
                 assert isinstance(item, tuple)
                 index, text = item
                 if turn is None:
@@ -180,7 +207,6 @@ class SynthesisStreams:
                 )
                 async for event in self._segment(turn.model, index, request, info, playback):
                     yield event
-                await asyncio.sleep(0)  # let the reader queue a segment that has arrived
         finally:
             if turn is not None:
                 turn.end()

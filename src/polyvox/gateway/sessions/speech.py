@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket
 
 from polyvox.audio import Framer, StreamResampler, check_sample_rate, float_to_int16
 from polyvox.audio.formats import OutputFormat
-from polyvox.contract.types import Capability, SegmentEnd, SynthesisConfig
+from polyvox.contract.types import PAUSE, Capability, Pause, SegmentEnd, SynthesisConfig
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.sessions.base import SessionError, WebSocketSession, validate
@@ -54,7 +54,7 @@ class SessionUpdate(BaseModel):
 class _Utterance:
     """The gRPC stream serving the current run of text, until cancel or close."""
 
-    segments: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    segments: asyncio.Queue[str | Pause | None] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     #: Texts sent to the worker and not yet spoken, by segment index.
     unspoken: dict[int, str] = field(default_factory=dict)
@@ -173,6 +173,9 @@ class SpeechSession(WebSocketSession):
             self._utterance.unspoken[self._utterance.sent] = segment
             self._utterance.sent += 1
             await self._utterance.segments.put(segment)
+        # That is all there is for now: once spoken, the worker's stream may go idle
+        # (it holds no capacity while this session waits for more text).
+        await self._utterance.segments.put(PAUSE)
 
     def _start_utterance(self) -> _Utterance:
         utterance = _Utterance()
@@ -206,9 +209,9 @@ class SpeechSession(WebSocketSession):
             request_id=self.request_id,
         )
 
-        async def segments() -> AsyncIterator[str]:
-            while (text := await utterance.segments.get()) is not None:
-                yield text
+        async def segments() -> AsyncIterator[str | Pause]:
+            while (item := await utterance.segments.get()) is not None:
+                yield item
 
         framer = Framer(sample_rate_hz=update.sample_rate, frame_ms=update.frame_ms)
         resampler: StreamResampler | None = None

@@ -192,15 +192,21 @@ class EndOfInput(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class Pause(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class SynthesizeIn(_message.Message):
-    __slots__ = ("config", "segment", "end")
+    __slots__ = ("config", "segment", "end", "pause")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    PAUSE_FIELD_NUMBER: _ClassVar[int]
     config: SynthesisConfig
     segment: TextSegment
     end: EndOfInput
-    def __init__(self, config: _Optional[_Union[SynthesisConfig, _Mapping]] = ..., segment: _Optional[_Union[TextSegment, _Mapping]] = ..., end: _Optional[_Union[EndOfInput, _Mapping]] = ...) -> None: ...
+    pause: Pause
+    def __init__(self, config: _Optional[_Union[SynthesisConfig, _Mapping]] = ..., segment: _Optional[_Union[TextSegment, _Mapping]] = ..., end: _Optional[_Union[EndOfInput, _Mapping]] = ..., pause: _Optional[_Union[Pause, _Mapping]] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
     __slots__ = ("segment_index", "samples", "sample_rate_hz", "sample_format", "sample_width_bytes", "channels")

@@ -93,7 +93,8 @@ class WorkerServicer:
 
     def Synthesize(self, request_iterator, context):
         """Text in, audio out. The first message carries a SynthesisConfig, then any
-        number of TextSegments in order, then End. The worker streams each
+        number of TextSegments in order (with a Pause wherever the client has nothing
+        more for now), then End. The worker streams each
         segment's audio at the model's native rate, then a SegmentEnd for it.
         A stream holds one of the worker's sessions while open; it holds one of its
         capacity slots only while a segment is being synthesized, so an idle stream
