@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -33,6 +33,20 @@ OPENAI_VOICES = (
 )  # fmt: skip
 
 
+class LineSettings(BaseModel):
+    """The line in front of an engine (see gateway/waiting_line.py): past its workers'
+    capacity, requests wait in arrival order instead of getting 429."""
+
+    model_config = {"extra": "forbid"}
+
+    #: Requests that may wait at once; one more is refused (429). 0: no line (a request
+    #: finding every worker full is refused at once).
+    max_waiting: int = Field(default=256, ge=0)
+    #: Longest a request may wait, in seconds; one whose estimated wait is longer is
+    #: refused at once, with that estimate as its Retry-After.
+    max_wait_s: float = Field(default=120.0, gt=0)
+
+
 class EngineSettings(WorkerTuning):
     """How one engine's workers run: their tuning (fields of :class:`WorkerTuning`, handed
     to each worker as they are) and how the supervisor provisions them."""
@@ -48,6 +62,8 @@ class EngineSettings(WorkerTuning):
     replicas: int = Field(default=1, ge=1)
     #: Extra environment variables for the worker (e.g. CUDA_VISIBLE_DEVICES).
     environment: dict[str, str] = Field(default_factory=dict)
+    #: This engine's line; default: the top-level ``queue``.
+    queue: LineSettings | None = None
 
 
 def _default_engines() -> dict[str, EngineSettings]:
@@ -94,6 +110,9 @@ class Settings(BaseSettings):
     voice_aliases: dict[str, str] = Field(
         default_factory=lambda: {"onyx": "jm_kumo", "echo": "jm_kumo", "ash": "jm_kumo"}
     )
+
+    #: The line in front of each engine, unless the engine sets its own.
+    queue: LineSettings = Field(default_factory=LineSettings)
 
     #: Segment sizes: shorter starts faster and blocks other streams for less time
     #: (an inference cannot be pre-empted); longer keeps more natural prosody.

@@ -118,8 +118,11 @@ async def _write_audio(
 class WorkerClient:
     """A gRPC channel to one worker; reconnects by itself when the worker restarts."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, on_stream_end: Callable[[], None] | None = None) -> None:
         self.address = address
+        #: Called when a Synthesize or Transcribe stream of this client ends, however it
+        #: ended: its worker may have room again.
+        self.on_stream_end = on_stream_end
         self._channel = grpc.aio.insecure_channel(grpc_target(address), options=_CHANNEL_OPTIONS)
         self._stub = worker_pb2_grpc.WorkerStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
@@ -181,6 +184,7 @@ class WorkerClient:
             self.segments_in_flight -= outstanding
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+            self._ended()
 
     async def transcribe(
         self,
@@ -201,6 +205,11 @@ class WorkerClient:
             call.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+            self._ended()
+
+    def _ended(self) -> None:
+        if self.on_stream_end is not None:
+            self.on_stream_end()
 
     async def close(self) -> None:
         await self._channel.close()

@@ -216,6 +216,7 @@ def synthesis_config_to_pb(config: SynthesisConfig) -> pb.SynthesizeIn:
             speed=config.speed,
             options=dict(config.options),
             request_id=config.request_id,
+            wait_for_slot=config.wait_for_slot,
         )
     )
 
@@ -231,6 +232,7 @@ def synthesis_config_from_pb(message: pb.SynthesizeIn) -> SynthesisConfig:
         speed=config.speed,
         options=dict(config.options),
         request_id=config.request_id,
+        wait_for_slot=config.wait_for_slot,
     )
 
 

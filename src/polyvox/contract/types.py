@@ -68,6 +68,9 @@ class SynthesisConfig:
     options: Mapping[str, str] = field(default_factory=dict)
     #: Correlates the worker's log lines with the gateway's request.
     request_id: str = ""
+    #: A first turn that finds the worker full waits for a slot instead of being
+    #: refused (a conversation bound to this worker).
+    wait_for_slot: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from polyvox.gateway.operations import install_operations
 from polyvox.gateway.registry.local import LocalRegistry
 from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
+from polyvox.gateway.waiting_line import Lines
 from polyvox.supervisor.supervisor import Supervisor
 from polyvox.text.segment import Segmenter
 
@@ -25,7 +26,17 @@ logger = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> FastAPI:
     supervisor = Supervisor(settings)
-    registry = LocalRegistry(supervisor, describe_interval_s=settings.describe_interval_s)
+    # One line per engine, in front of its workers: past their capacity, requests wait
+    # in it (and each stream's end wakes it).
+    lines = Lines(
+        settings.queue,
+        {name: engine.queue for name, engine in settings.engines.items() if engine.queue},
+    )
+    registry = LocalRegistry(
+        supervisor,
+        describe_interval_s=settings.describe_interval_s,
+        on_stream_end=lines.stream_ended,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Polyvox", version=polyvox.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.registry = registry
+    app.state.lines = lines
     app.state.router = Router(settings, registry)
     # One segmenter for the HTTP and WebSocket paths: pysbd's rules compile once.
     app.state.segmenter = Segmenter(settings.segmentation)
@@ -54,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         path_limits={transcriptions.TRANSCRIPTIONS_PATH: settings.max_upload_bytes},
     )
     # Request ids, CORS, metrics, API keys: around everything above and below.
-    install_operations(app, settings, registry)
+    install_operations(app, settings, registry, lines)
     for module in (speech, transcriptions, catalog, health, ps):
         app.include_router(module.router)
     app.add_api_websocket_route("/{path:path}", _unknown_websocket)  # last: a catch-all

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -48,13 +49,21 @@ class ApiError(Exception):
     """An error answered to the client as ``{"error": {...}}`` with ``status``."""
 
     def __init__(
-        self, status: int, message: str, *, code: str | None = None, param: str | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.param = param
+        #: Seconds a client should wait before retrying (429, 503); 1 when not estimated.
+        self.retry_after_s = retry_after_s
 
     @classmethod
     def from_domain(cls, exc: PolyvoxError) -> ApiError:
@@ -65,7 +74,9 @@ class ApiError(Exception):
         return exc if isinstance(exc, ApiError) else cls.from_domain(exc)
 
     def response(self) -> JSONResponse:
-        headers = {"Retry-After": "1"} if self.status in (429, 503) else None
+        headers = None
+        if self.status in (429, 503):
+            headers = {"Retry-After": str(max(1, math.ceil(self.retry_after_s or 1)))}
         return error_response(
             self.status, self.message, code=self.code, param=self.param, headers=headers
         )

@@ -24,7 +24,7 @@ never collide in prometheus-client's global registry.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polyvox.gateway.registry import WorkerHandle
+from polyvox.gateway.waiting_line import WaitingLine
 from polyvox.logs import current_context
 
 #: First audio is what a voice agent waits for: fine buckets below one second.
@@ -88,6 +89,19 @@ class GatewayMetrics:
             "polyvox_audio_seconds",
             "Seconds of speech audio produced, by model.",
             ["model"],
+            registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "polyvox_queue_wait_seconds",
+            "Seconds a request waited in its engine's line before a worker took it.",
+            ["engine"],
+            buckets=_TOTAL_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.queue_refused = Counter(
+            "polyvox_queue_refused",
+            "Requests refused by an engine's line (full, too long a wait, timed out).",
+            ["engine", "reason"],
             registry=self.registry,
         )
         ProcessCollector(namespace="polyvox_gateway", registry=self.registry)
@@ -176,6 +190,28 @@ class WorkerCollector(Collector):
         yield from (up, looping, restarts, dropped, in_flight, capacity, sessions, max_sessions)
         yield from (queue, running, loads, load_s)
         yield from (evictions, resident, resident_model, rss)
+
+
+class LineCollector(Collector):
+    """Each engine's line as it is at scrape time: the HPA signal of a cluster."""
+
+    def __init__(self, lines: Callable[[], Mapping[str, WaitingLine]]) -> None:
+        self._lines = lines
+
+    def collect(self) -> Iterable[Metric]:
+        waiting = GaugeMetricFamily(
+            "polyvox_queue_waiting", "Requests waiting in an engine's line now.", labels=["engine"]
+        )
+        drain = GaugeMetricFamily(
+            "polyvox_queue_drain_per_second",
+            "Streams of an engine that ended per second lately (what a wait is estimated from).",
+            labels=["engine"],
+        )
+        for engine, line in sorted(self._lines().items()):
+            waiting.add_metric([engine], line.waiting)
+            if (rate := line.drain_per_s()) is not None:
+                drain.add_metric([engine], rate)
+        yield from (waiting, drain)
 
 
 def route_template(scope: Scope, routes: Iterable[BaseRoute]) -> str:

@@ -14,17 +14,28 @@ from starlette.middleware.cors import CORSMiddleware
 
 from polyvox.config import Settings
 from polyvox.gateway.auth import ApiKeyAuth
-from polyvox.gateway.metrics import GatewayMetrics, MetricsMiddleware, WorkerCollector
+from polyvox.gateway.metrics import (
+    GatewayMetrics,
+    LineCollector,
+    MetricsMiddleware,
+    WorkerCollector,
+)
 from polyvox.gateway.openapi import install_openapi
 from polyvox.gateway.registry import WorkerRegistry
 from polyvox.gateway.request_id import RequestIdMiddleware
 from polyvox.gateway.routes import metrics as metrics_route
+from polyvox.gateway.waiting_line import Lines
 
 
-def install_operations(app: FastAPI, settings: Settings, registry: WorkerRegistry) -> None:
+def install_operations(
+    app: FastAPI, settings: Settings, registry: WorkerRegistry, lines: Lines
+) -> None:
     """Call after the app's own middleware: what is added here wraps it."""
     metrics = GatewayMetrics()
     metrics.registry.register(WorkerCollector(registry.workers))
+    metrics.registry.register(LineCollector(lines.all))
+    lines.on_wait = lambda engine, waited_s: metrics.queue_wait.labels(engine).observe(waited_s)
+    lines.on_refusal = lambda engine, reason: metrics.queue_refused.labels(engine, reason).inc()
     app.state.metrics = metrics
     app.include_router(metrics_route.router)
     install_openapi(app, auth=bool(settings.api_keys))

@@ -7,6 +7,12 @@ it synthesizes a turn's segments, or decodes a transcript (bounded by ``capacity
 what the cores can serve). A new stream whose first turn finds no slot is refused at
 once, so the gateway can try another replica; a later turn of an open stream waits for
 a slot, first come first served, because its conversation is bound to this worker.
+
+Slots are also bounded by speed: every working stream's listener needs its audio in
+real time, so with a measured real-time factor ``rtf`` (seconds of compute per second
+of audio) the worker serves about ``1 / rtf`` streams at once. Past ``max_realtime_load``
+of that, a new turn gets no slot even below ``capacity``: it waits (or, a new stream,
+waits in the gateway's line) instead of making every stream fall behind.
 """
 
 from __future__ import annotations
@@ -31,10 +37,38 @@ class WorkSlot:
             admission._release_slot()
 
 
+class SpeedMeter:
+    """The worker's real-time factor, as a moving average over its synthesis steps."""
+
+    def __init__(self, *, weight: float = 0.1) -> None:
+        self._weight = weight
+        self.real_time_factor: float | None = None
+
+    def record(self, compute_s: float, audio_s: float) -> None:
+        if audio_s <= 0:
+            return
+        rtf = compute_s / audio_s
+        previous = self.real_time_factor
+        self.real_time_factor = (
+            rtf if previous is None else previous + self._weight * (rtf - previous)
+        )
+
+
 class Admission:
-    def __init__(self, *, capacity: int, max_sessions: int) -> None:
-        self.capacity = capacity
+    def __init__(
+        self,
+        *,
+        capacity: int,
+        max_sessions: int,
+        max_realtime_load: float | None = None,
+        inference_threads: int = 1,
+        speed: SpeedMeter | None = None,
+    ) -> None:
+        self.max_capacity = capacity
+        self._inference_threads = inference_threads
         self.max_sessions = max_sessions
+        self.max_realtime_load = max_realtime_load
+        self.speed = speed or SpeedMeter()
         self.sessions = 0
         self.working = 0
         self.draining = False
@@ -42,6 +76,16 @@ class Admission:
         self.idle = asyncio.Event()
         self.idle.set()
         self._waiters: collections.deque[asyncio.Future[WorkSlot]] = collections.deque()
+
+    @property
+    def capacity(self) -> int:
+        """Slots now: ``capacity``, or fewer when the measured speed cannot keep that many
+        listeners in real time (never fewer than one)."""
+        rtf = self.speed.real_time_factor
+        if self.max_realtime_load is None or not rtf:
+            return self.max_capacity
+        served = self.max_realtime_load * self._inference_threads / rtf
+        return max(1, min(self.max_capacity, int(served)))
 
     @property
     def waiting(self) -> int:
@@ -70,7 +114,7 @@ class Admission:
         """A slot now, or RESOURCE_EXHAUSTED (a new stream's first turn)."""
         if self.working >= self.capacity or self.waiting:
             raise ResourceExhausted(
-                f"worker is at capacity ({self.capacity} streams working); retry shortly"
+                f"worker is at capacity ({self.working} streams working); retry shortly"
             )
         self.working += 1
         return WorkSlot(self)
@@ -97,9 +141,11 @@ class Admission:
             raise
 
     def _release_slot(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(WorkSlot(self))  # the slot moves on; working is unchanged
-                return
+        # With fewer slots than streams working (the speed bound fell), the slot goes.
+        if self.working <= self.capacity:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(WorkSlot(self))  # the slot moves on
+                    return
         self.working -= 1

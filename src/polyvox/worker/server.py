@@ -85,7 +85,12 @@ async def serve(settings: WorkerSettings) -> None:
         max_queued=settings.max_sessions,
     )
     scheduler.start()
-    admission = Admission(capacity=settings.capacity, max_sessions=settings.max_sessions)
+    admission = Admission(
+        capacity=settings.capacity,
+        max_sessions=settings.max_sessions,
+        max_realtime_load=settings.max_realtime_load,
+        inference_threads=settings.inference_threads,
+    )
     servicer = WorkerServicer(
         settings=settings, engine=engine, models=models, scheduler=scheduler, admission=admission
     )

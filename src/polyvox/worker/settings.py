@@ -57,6 +57,11 @@ class WorkerTuning(BaseModel):
     capacity: int = Field(default=16, ge=1)
     #: Most streams open at once, working or idle: voice agents hold one per conversation.
     max_sessions: int = Field(default=4096, ge=1)
+    #: Fewer streams work at once than ``capacity`` when the worker's measured speed
+    #: cannot keep them all in real time: a new turn is let in only while the streams
+    #: working would need at most this share of it (with a real-time factor of 0.07,
+    #: 0.8 lets 11 work). None: ``capacity`` alone decides (bench/burst.py measures both).
+    max_realtime_load: float | None = Field(default=0.8, gt=0)
     #: Inferences run at once, each on cores / inference_threads CPU threads. On the
     #: 2-core reference machine, one inference on every core wins: two single-threaded
     #: ones double a lone stream's first audio and lower throughput at 4 clients
@@ -83,7 +88,11 @@ class WorkerSettings(BaseSettings, WorkerTuning):
     """Every field can be set as ``POLYVOX_WORKER_<NAME>`` (nested: ``__``) or by a flag."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        # worker_environment writes None as JSON's null.
+        env_parse_none_str="null",
     )
 
     engine: str = "piper"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -62,8 +63,11 @@ _TURN_HOLD_S = 2.0
 _FIRST_AUDIO_HANDOFF_S = 0.010
 
 
-def _next_chunk(chunks: Iterator[np.ndarray]) -> object:
-    return next(chunks, _END)
+def _next_chunk(chunks: Iterator[np.ndarray]) -> tuple[object, float]:
+    """The engine's next chunk (or _END), and the seconds it took to make."""
+    started = time.perf_counter()
+    chunk = next(chunks, _END)
+    return chunk, time.perf_counter() - started
 
 
 @dataclass(slots=True)
@@ -200,7 +204,8 @@ class SynthesisStreams:
                 assert isinstance(item, tuple)
                 index, text = item
                 if turn is None:
-                    turn = await self._begin_turn(info.id, first=turns == 0)
+                    refuse_if_full = turns == 0 and not config.wait_for_slot
+                    turn = await self._begin_turn(info.id, refuse_if_full=refuse_if_full)
                     turns += 1
                 request = SynthesisRequest(
                     text=text, voice=voice, speed=config.speed, options=dict(config.options)
@@ -216,8 +221,8 @@ class SynthesisStreams:
                 playback.audio_sent_s, turns,
             )  # fmt: skip
 
-    async def _begin_turn(self, model_id: str, *, first: bool) -> _Turn:
-        slot = self._admission.try_work() if first else await self._admission.work()
+    async def _begin_turn(self, model_id: str, *, refuse_if_full: bool) -> _Turn:
+        slot = self._admission.try_work() if refuse_if_full else await self._admission.work()
         try:
             lease = await self._models.acquire(model_id)
         except BaseException:
@@ -275,11 +280,15 @@ class SynthesisStreams:
         exclusive = None if model.concurrent_calls else model
         while True:
             step = partial(_next_chunk, chunks)
-            chunk = await self._scheduler.run(step, deadline_s=deadline_s, exclusive=exclusive)
+            chunk, compute_s = await self._scheduler.run(
+                step, deadline_s=deadline_s, exclusive=exclusive
+            )
             if chunk is _END:
                 return
             samples = np.asarray(chunk, dtype="<f4").reshape(-1)
-            playback.sent(samples.size / model.info.native_sample_rate_hz)
+            audio_s = samples.size / model.info.native_sample_rate_hz
+            playback.sent(audio_s)
+            self._admission.speed.record(compute_s, audio_s)
             if ending is not None:
                 finished = ending.finished
                 deadline_s = playback.next_deadline_s()

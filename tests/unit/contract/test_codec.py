@@ -69,7 +69,9 @@ def test_an_unknown_capability_is_dropped_not_read_as_tts(caplog: pytest.LogCapt
 
 
 def test_synthesis_config() -> None:
-    config = SynthesisConfig("m", voice="a(2)+b(1)", speed=1.5, options={"k": "v"}, request_id="r")
+    config = SynthesisConfig(
+        "m", voice="a(2)+b(1)", speed=1.5, options={"k": "v"}, request_id="r", wait_for_slot=True
+    )
     assert codec.synthesis_config_from_pb(codec.synthesis_config_to_pb(config)) == config
 
 

@@ -7,10 +7,11 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from polyvox.config import Settings
+from polyvox.config import LineSettings, Settings
 from polyvox.contract.types import WorkerDescription
 from polyvox.gateway.routes import health
 from polyvox.gateway.routing import Router
+from polyvox.gateway.waiting_line import Lines
 from support.handles import StaticRegistry, StaticWorker
 
 
@@ -31,6 +32,8 @@ async def test_a_hung_worker_is_reported_with_what_was_last_known() -> None:
     app.include_router(health.router)
     app.state.registry = registry
     app.state.router = Router(Settings(config=None), registry)
+    app.state.lines = Lines(LineSettings(), {})
+    app.state.lines["piper"].stream_ended()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         report = (await client.get("/health")).json()
@@ -42,3 +45,4 @@ async def test_a_hung_worker_is_reported_with_what_was_last_known() -> None:
     }
     assert report["workers"][2]["last_error"] == "exit 1"
     assert report["failed_engines"] == {"espeak": "no wheel"}
+    assert report["queues"]["piper"]["waiting"] == 0

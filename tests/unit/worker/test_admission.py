@@ -65,3 +65,25 @@ async def test_a_draining_worker_refuses_new_streams() -> None:
     admission.draining = True
     with pytest.raises(Unavailable, match="shutting down"), admission.session():
         pass
+
+
+async def test_fewer_streams_work_than_capacity_when_they_could_not_keep_real_time() -> None:
+    admission = Admission(capacity=16, max_sessions=100, max_realtime_load=0.8)
+    assert admission.capacity == 16  # nothing measured yet
+    for _ in range(50):
+        admission.speed.record(compute_s=0.2, audio_s=1.0)  # five times faster than real time
+    assert admission.capacity == 4  # 0.8 / 0.2
+    slots = [admission.try_work() for _ in range(4)]
+    with pytest.raises(ResourceExhausted):
+        admission.try_work()
+    later = asyncio.create_task(admission.work())
+    await asyncio.sleep(0)
+    for _ in range(50):  # the engine got slower: only two keep up now
+        admission.speed.record(compute_s=0.4, audio_s=1.0)
+    assert admission.capacity == 2
+    slots[0].release()  # a slot over the new bound goes, it is not handed on
+    slots[1].release()
+    assert not later.done()
+    slots[2].release()  # now below it: the waiting turn gets this one
+    await later
+    assert admission.working == 2

@@ -18,7 +18,8 @@ EVERYTHING_SET = WorkerSettings(
     device="cuda:1", options={"cache_dir": "/srv/k", "x": "y"}, preload=["a", "b"],
     lifecycle=LifecycleSettings(ttl_s=None, min_residency_s=1.5, evict_check_interval_s=2.5,
                                 resident_cap=7, max_parallel_loads=3, warmup=False),
-    capacity=3, max_sessions=12, inference_threads=2, busy_split_chars=0, first_chunk_ms=125,
+    capacity=3, max_sessions=12, max_realtime_load=None, inference_threads=2, busy_split_chars=0,
+    first_chunk_ms=125,
     max_segment_chars=77, drain_timeout_s=0.5,
 )  # fmt: skip
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from polyvox.contract.client import WorkerClient
 from polyvox.contract.types import WorkerDescription
@@ -30,9 +30,15 @@ _NEW_WORKER_POLL_S = 0.1
 class LocalWorker:
     """A supervised worker process, seen through the contract."""
 
-    def __init__(self, process: WorkerProcess) -> None:
+    def __init__(
+        self, process: WorkerProcess, *, on_stream_end: Callable[[str], None] | None = None
+    ) -> None:
         self._process = process
-        self.client = WorkerClient(process.spec.address)
+        engine = process.spec.engine
+        self.client = WorkerClient(
+            process.spec.address,
+            on_stream_end=(lambda: on_stream_end(engine)) if on_stream_end else None,
+        )
         self.description: WorkerDescription | None = None
         #: The process start the description was read from.
         self._described_start: float | None = None
@@ -101,9 +107,17 @@ class LocalWorker:
 class LocalRegistry:
     """Workers of the local supervisor, with their Describe refreshed in the background."""
 
-    def __init__(self, supervisor: Supervisor, *, describe_interval_s: float) -> None:
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        *,
+        describe_interval_s: float,
+        on_stream_end: Callable[[str], None] | None = None,
+    ) -> None:
         self._supervisor = supervisor
         self._describe_interval_s = describe_interval_s
+        #: Called with a worker's engine when one of its streams ends.
+        self._on_stream_end = on_stream_end
         self._workers: dict[str, LocalWorker] = {}
         self._refresher: asyncio.Task[None] | None = None
 
@@ -118,7 +132,7 @@ class LocalRegistry:
     def workers(self) -> Sequence[LocalWorker]:
         for worker_id, process in self._supervisor.workers.items():
             if worker_id not in self._workers:
-                self._workers[worker_id] = LocalWorker(process)
+                self._workers[worker_id] = LocalWorker(process, on_stream_end=self._on_stream_end)
         return list(self._workers.values())
 
     async def start(self) -> None:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.registry import WorkerHandle, WorkerRegistry
 from polyvox.gateway.routing import Router
+from polyvox.gateway.waiting_line import Lines
 
 router = APIRouter()
 
@@ -77,8 +78,18 @@ async def health(request: Request) -> dict[str, Any]:
         _, pending = await asyncio.wait(refreshes, timeout=_DESCRIBE_TIMEOUT_S)
         for task in pending:
             task.cancel()
+    lines: Lines = request.app.state.lines
     return {
         "status": registry.status,
         "failed_engines": dict(registry.failed_engines),
         "workers": [_report(worker) for worker in workers],
+        "queues": {
+            engine: {
+                "waiting": line.waiting,
+                "max_waiting": line.settings.max_waiting,
+                "max_wait_s": line.settings.max_wait_s,
+                "drain_per_s": line.drain_per_s(),
+            }
+            for engine, line in sorted(lines.all().items())
+        },
     }

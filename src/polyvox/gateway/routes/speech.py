@@ -7,13 +7,15 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request, WebSocket
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
-from polyvox.audio import AudioEncoder, OutputFormat, create_encoder
+from polyvox.audio import AudioEncoder, OutputFormat, check_sample_rate, create_encoder
 from polyvox.contract.types import Capability, SynthesisConfig
-from polyvox.errors import PolyvoxError, ResourceExhausted, Unavailable
+from polyvox.errors import PolyvoxError
+from polyvox.gateway.admission import ClientGone, admit_while_connected, on_some_replica
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
 from polyvox.gateway.metrics import GatewayMetrics
@@ -23,6 +25,7 @@ from polyvox.gateway.schemas import SpeechRequest
 from polyvox.gateway.sessions.speech import SpeechSession
 from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_encoded
 from polyvox.gateway.sse import sse_events
+from polyvox.gateway.waiting_line import WaitingLine
 from polyvox.logs import current_request_id, set_model
 from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenter
@@ -49,10 +52,6 @@ async def speech_websocket(websocket: WebSocket) -> None:
             metrics.observe_audio(session.model, session.audio_s)
 
 
-#: Worker answers after which a stream with no audio sent yet moves to another replica:
-#: it was full, or went away.
-_RETRY_ELSEWHERE = (Unavailable, ResourceExhausted)
-
 #: One Content-Type per response_format, for the OpenAPI schema.
 _AUDIO_TYPES = tuple(dict.fromkeys(f.content_type for f in OutputFormat))
 
@@ -68,7 +67,7 @@ _AUDIO_TYPES = tuple(dict.fromkeys(f.content_type for f in OutputFormat))
         **error_responses(404, 413, 422, 429, 503, 504),
     },
 )
-async def create_speech(body: SpeechRequest, request: Request) -> StreamingResponse:
+async def create_speech(body: SpeechRequest, request: Request) -> Response:
     started_s = time.perf_counter()
     settings = request.app.state.settings
     deadline = Deadline(settings.request_timeout_s)
@@ -85,7 +84,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
             param="input",
         )
     sample_rate_hz = body.sample_rate or DEFAULT_SAMPLE_RATE_HZ
-    encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
+    check_sample_rate(body.response_format, sample_rate_hz)
     route = routes.resolve(body.model, capability=Capability.TTS)
     set_model(route.native_id)
     voice = routes.resolve_voice(route.model, body.voice)
@@ -93,59 +92,73 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     request_id = current_request_id() or uuid.uuid4().hex
     segmenter: Segmenter = request.app.state.segmenter
     segments = await deadline.run(asyncio.to_thread(segmenter.split, text))
-
     synthesis = SynthesisConfig(
         model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
     )
 
-    async def start(
-        on: Route, encoder: AudioEncoder
-    ) -> tuple[AsyncGenerator[bytes, None], StreamStats, bytes]:
+    async def start(on: Route) -> _Started:
+        # The encoder exists only once a worker takes the stream: a request waiting
+        # in line holds none.
+        encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
         stats = StreamStats()
         chunks = stream_encoded(on.worker.client, synthesis, segments, encoder=encoder, stats=stats)
         # Headers go out only once the first audio exists: an early failure is still
         # a JSON error with its own status, never a 200 with a broken body.
-        return chunks, stats, await deadline.run(anext(chunks))
-
-    served_by = route.worker.worker_id
-    try:
-        chunks, stats, first = await start(route, encoder)
-    except _RETRY_ELSEWHERE as exc:
-        # No audio has left yet, so another replica can take the request over once.
         try:
-            retry = routes.resolve(
-                body.model, capability=Capability.TTS, exclude={route.worker.worker_id}
-            )
-        except PolyvoxError:
-            raise exc from None
-        logger.warning(
-            "%s refused the stream (%s); retrying on %s",
-            route.worker.worker_id, exc.message, retry.worker.worker_id,
-        )  # fmt: skip
-        encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
-        chunks, stats, first = await start(retry, encoder)
-        served_by = retry.worker.worker_id
+            first = await anext(chunks)
+        except BaseException:
+            await chunks.aclose()
+            raise
+        return _Started(chunks, stats, first, encoder)
+
+    async def attempt() -> tuple[_Started, Route]:
+        return await on_some_replica(routes, body.model, Capability.TTS, start)
+
+    line: WaitingLine = request.app.state.lines[route.worker.engine]
+    try:
+        (started, served_by), admitted = await deadline.run(
+            admit_while_connected(request, line, attempt)
+        )
+    except ClientGone:
+        logger.info("the client left while its request waited in the %s line", line.engine)
+        return Response(status_code=499)
+    if admitted.waited_s:
+        logger.info("admitted after %.2f s in the %s line", admitted.waited_s, line.engine)
     first_audio_s = time.perf_counter() - started_s
     metrics: GatewayMetrics = request.app.state.metrics
 
     def observe() -> None:
         total_s = time.perf_counter() - started_s
         metrics.observe_speech(
-            route.native_id, first_audio_s=first_audio_s, total_s=total_s, audio_s=stats.audio_s
+            route.native_id,
+            first_audio_s=first_audio_s,
+            total_s=total_s,
+            audio_s=started.stats.audio_s,
         )
 
-    audio = _body(first, chunks, deadline, metrics=metrics, on_end=observe)
+    audio = _body(started.first, started.chunks, deadline, metrics=metrics, on_end=observe)
     sse = body.stream_format == "sse"
     return StreamingResponse(
         sse_events(audio) if sse else audio,
-        media_type="text/event-stream" if sse else encoder.content_type,
+        media_type="text/event-stream" if sse else started.encoder.content_type,
         headers={
             "x-polyvox-model": route.native_id,
-            "x-polyvox-worker": served_by,
+            "x-polyvox-worker": served_by.worker.worker_id,
             "x-polyvox-voice": voice,
             "x-polyvox-sample-rate": str(sample_rate_hz),
+            "x-polyvox-queued-ms": str(round(admitted.waited_s * 1000)),
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """A stream a worker took: its first audio, and the rest to come."""
+
+    chunks: AsyncGenerator[bytes, None]
+    stats: StreamStats
+    first: bytes
+    encoder: AudioEncoder
 
 
 async def _body(

@@ -22,11 +22,12 @@ from polyvox.contract.types import (
     TranscriptSegment,
 )
 from polyvox.errors import PolyvoxError
+from polyvox.gateway.admission import ClientGone, admit_while_connected, on_some_replica
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError, error_body
 from polyvox.gateway.languages import resolve_language
 from polyvox.gateway.openapi import error_responses
-from polyvox.gateway.routing import Router
+from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.sessions.transcription import TranscriptionSession
 from polyvox.gateway.transcript_formats import (
     Transcript,
@@ -36,6 +37,7 @@ from polyvox.gateway.transcript_formats import (
     text_delta,
     text_done,
 )
+from polyvox.gateway.waiting_line import WaitingLine
 from polyvox.logs import current_request_id, set_model
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ router = APIRouter()
 #: Where uploads go; the body size limit of this path is ``max_upload_bytes``.
 TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions"
 _STREAMABLE = (TranscriptFormat.JSON, TranscriptFormat.TEXT)
+#: A transcription a worker took: its first event, and the rest to come.
+_Opened = tuple[TranscriptEvent, AsyncGenerator[TranscriptEvent, None]]
 
 
 @router.websocket(f"{TRANSCRIPTIONS_PATH}/ws")
@@ -124,18 +128,42 @@ async def create_transcription(
         vad_filter=vad_filter,
         request_id=current_request_id() or uuid.uuid4().hex,
     )
-    events = route.worker.client.transcribe(transcription, _once(samples), sample_rate_hz=rate_hz)
-    headers = {"x-polyvox-model": route.native_id}
+
+    async def start(on: Route) -> _Opened:
+        # The worker answers once it has the audio and a slot to decode it in; past its
+        # capacity it refuses, and the request waits in the engine's line.
+        events = on.worker.client.transcribe(transcription, _once(samples), sample_rate_hz=rate_hz)
+        try:
+            first = await anext(events, None)
+        except BaseException:
+            await events.aclose()
+            raise
+        if first is None:
+            raise _ended_early()
+        return first, events
+
+    async def attempt() -> tuple[_Opened, Route]:
+        return await on_some_replica(routes, model, Capability.STT, start)
+
+    line: WaitingLine = request.app.state.lines[route.worker.engine]
+    try:
+        ((first, events), served_by), admitted = await deadline.run(
+            admit_while_connected(request, line, attempt)
+        )
+    except ClientGone:
+        return Response(status_code=499)
+    headers = {
+        "x-polyvox-model": route.native_id,
+        "x-polyvox-worker": served_by.worker.worker_id,
+        "x-polyvox-queued-ms": str(round(admitted.waited_s * 1000)),
+    }
     if stream:
         # As for speech: headers leave once the worker has answered, so an early
         # failure is still a JSON error with its own status.
-        first = await deadline.run(anext(events, None))
-        if first is None:
-            raise _ended_early()
         return StreamingResponse(
             _sse(first, events, deadline), media_type="text/event-stream", headers=headers
         )
-    transcript = await deadline.run(_collect(events))
+    transcript = await deadline.run(_collect(first, events))
     response = render(transcript, response_format, granularities=granularities)
     response.headers.update(headers)
     return response
@@ -152,10 +180,12 @@ async def _once(samples: np.ndarray) -> AsyncIterator[np.ndarray]:
     yield samples
 
 
-async def _collect(events: AsyncGenerator[TranscriptEvent, None]) -> Transcript:
+async def _collect(
+    first: TranscriptEvent, events: AsyncGenerator[TranscriptEvent, None]
+) -> Transcript:
     segments: list[TranscriptSegment] = []
     async with contextlib.aclosing(events):
-        async for event in events:
+        async for event in _chain(first, events):
             if isinstance(event, TranscriptSegment):
                 segments.append(event)
             elif isinstance(event, TranscriptionInfo):

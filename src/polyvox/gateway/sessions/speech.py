@@ -207,6 +207,9 @@ class SpeechSession(WebSocketSession):
             voice=self._voice,
             speed=update.speed,
             request_id=self.request_id,
+            # The session is bound to this worker: when it is full, this turn waits
+            # in the worker's line, which is served before any new stream.
+            wait_for_slot=True,
         )
 
         async def segments() -> AsyncIterator[str | Pause]:

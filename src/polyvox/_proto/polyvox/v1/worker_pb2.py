@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&polyvox/_proto/polyvox/v1/worker.proto\x12\npolyvox.v1\"\x11\n\x0f\x44\x65scribeRequest\"\x8a\x01\n\x05Voice\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x06labels\x18\x03 \x03(\x0b\x32\x1d.polyvox.v1.Voice.LabelsEntry\x12\x11\n\tlanguages\x18\x04 \x03(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03\"\xac\x01\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12!\n\x06voices\x18\x02 \x03(\x0b\x32\x11.polyvox.v1.Voice\x12\x1d\n\x15native_sample_rate_hz\x18\x03 \x01(\r\x12\x11\n\tlanguages\x18\x04 \x03(\t\x12*\n\ncapability\x18\x05 \x01(\x0e\x32\x16.polyvox.v1.Capability\x12\x16\n\x0evoice_blending\x18\x06 \x01(\x08\"w\n\rResidentModel\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x13\n\x0bloaded_at_s\x18\x02 \x01(\x01\x12\x16\n\x0elast_used_at_s\x18\x03 \x01(\x01\x12\x11\n\tin_flight\x18\x04 \x01(\r\x12\x14\n\x0c\x65xpires_at_s\x18\x05 \x01(\x01\"\xd1\x03\n\nWorkerInfo\x12\x0e\n\x06\x65ngine\x18\x01 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x02 \x01(\t\x12,\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32\x16.polyvox.v1.Capability\x12!\n\x06models\x18\x04 \x03(\x0b\x32\x11.polyvox.v1.Model\x12+\n\x08resident\x18\x05 \x03(\x0b\x32\x19.polyvox.v1.ResidentModel\x12\x0e\n\x06\x64\x65vice\x18\x06 \x01(\t\x12\x11\n\tin_flight\x18\x07 \x01(\r\x12\x10\n\x08\x63\x61pacity\x18\x08 \x01(\r\x12\x0b\n\x03pid\x18\t \x01(\r\x12\x34\n\x07runtime\x18\n \x03(\x0b\x32#.polyvox.v1.WorkerInfo.RuntimeEntry\x12\x14\n\x0cstarted_at_s\x18\x0b \x01(\x01\x12\x0f\n\x07loading\x18\x0c \x03(\t\x12&\n\x05stats\x18\r \x01(\x0b\x32\x17.polyvox.v1.WorkerStats\x12\x10\n\x08sessions\x18\x0e \x01(\r\x12\x14\n\x0cmax_sessions\x18\x0f \x01(\r\x1a.\n\x0cRuntimeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xad\x01\n\x0bWorkerStats\x12\x13\n\x0bqueue_depth\x18\x01 \x01(\r\x12\x19\n\x11inference_running\x18\x02 \x01(\r\x12\x19\n\x11model_loads_total\x18\x03 \x01(\x04\x12 \n\x18model_load_seconds_total\x18\x04 \x01(\x01\x12\x17\n\x0f\x65victions_total\x18\x05 \x01(\x04\x12\x18\n\x10memory_rss_bytes\x18\x06 \x01(\x04\"\x1f\n\x0bLoadRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\'\n\x0cLoadResponse\x12\x17\n\x0fload_duration_s\x18\x01 \x01(\x01\"!\n\rUnloadRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\"\n\x0eUnloadResponse\x12\x10\n\x08unloaded\x18\x01 \x01(\x08\"\xc0\x01\n\x0fSynthesisConfig\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12\r\n\x05speed\x18\x03 \x01(\x02\x12\x39\n\x07options\x18\x04 \x03(\x0b\x32(.polyvox.v1.SynthesisConfig.OptionsEntry\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x0bTextSegment\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x0c\n\nEndOfInput\"\x07\n\x05Pause\"\xbc\x01\n\x0cSynthesizeIn\x12-\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1b.polyvox.v1.SynthesisConfigH\x00\x12*\n\x07segment\x18\x02 \x01(\x0b\x32\x17.polyvox.v1.TextSegmentH\x00\x12%\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x16.polyvox.v1.EndOfInputH\x00\x12\"\n\x05pause\x18\x04 \x01(\x0b\x32\x11.polyvox.v1.PauseH\x00\x42\x06\n\x04item\"\xab\x01\n\nAudioChunk\x12\x15\n\rsegment_index\x18\x01 \x01(\r\x12\x0f\n\x07samples\x18\x02 \x01(\x0c\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\r\x12/\n\rsample_format\x18\x04 \x01(\x0e\x32\x18.polyvox.v1.SampleFormat\x12\x1a\n\x12sample_width_bytes\x18\x05 \x01(\r\x12\x10\n\x08\x63hannels\x18\x06 \x01(\r\"8\n\nSegmentEnd\x12\x15\n\rsegment_index\x18\x01 \x01(\r\x12\x13\n\x0bnum_samples\x18\x02 \x01(\x04\"o\n\rSynthesizeOut\x12\'\n\x05\x61udio\x18\x01 \x01(\x0b\x32\x16.polyvox.v1.AudioChunkH\x00\x12-\n\x0bsegment_end\x18\x02 \x01(\x0b\x32\x16.polyvox.v1.SegmentEndH\x00\x42\x06\n\x04item\"\xa1\x02\n\x13TranscriptionConfig\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\x13\n\x0btemperature\x18\x04 \x01(\x02\x12\x17\n\x0fword_timestamps\x18\x05 \x01(\x08\x12\x12\n\nvad_filter\x18\x06 \x01(\x08\x12\x11\n\tstreaming\x18\x07 \x01(\x08\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12=\n\x07options\x18\t \x03(\x0b\x32,.polyvox.v1.TranscriptionConfig.OptionsEntry\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x99\x01\n\x0cTranscribeIn\x12\x31\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1f.polyvox.v1.TranscriptionConfigH\x00\x12\'\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x16.polyvox.v1.AudioChunkH\x00\x12%\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x16.polyvox.v1.EndOfInputH\x00\x42\x06\n\x04item\"S\n\x0eTranscriptWord\x12\x0f\n\x07start_s\x18\x01 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x02 \x01(\x01\x12\x0c\n\x04word\x18\x03 \x01(\t\x12\x13\n\x0bprobability\x18\x04 \x01(\x02\"\xf3\x01\n\x11TranscriptSegment\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0f\n\x07start_s\x18\x02 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x03 \x01(\x01\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x13\n\x0b\x61vg_logprob\x18\x05 \x01(\x02\x12\x19\n\x11\x63ompression_ratio\x18\x06 \x01(\x02\x12\x16\n\x0eno_speech_prob\x18\x07 \x01(\x02\x12\x13\n\x0btemperature\x18\x08 \x01(\x02\x12\x0e\n\x06tokens\x18\t \x03(\r\x12)\n\x05words\x18\n \x03(\x0b\x32\x1a.polyvox.v1.TranscriptWord\x12\x0c\n\x04seek\x18\x0b \x01(\r\"\x8b\x01\n\x0bSpeechEvent\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.polyvox.v1.SpeechEvent.Kind\x12\x0e\n\x06time_s\x18\x02 \x01(\x01\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_STARTED\x10\x01\x12\x10\n\x0cKIND_STOPPED\x10\x02\"\x99\x01\n\x10TranscriptUpdate\x12\x17\n\x0futterance_index\x18\x01 \x01(\r\x12\r\n\x05\x66inal\x18\x02 \x01(\x08\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x0f\n\x07start_s\x18\x04 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x05 \x01(\x01\x12/\n\x08segments\x18\x06 \x03(\x0b\x32\x1d.polyvox.v1.TranscriptSegment\"u\n\x11TranscriptionInfo\x12\x10\n\x08language\x18\x01 \x01(\t\x12\x1c\n\x14language_probability\x18\x02 \x01(\x02\x12\x12\n\nduration_s\x18\x03 \x01(\x01\x12\x1c\n\x14\x64uration_after_vad_s\x18\x04 \x01(\x01\"\xd7\x01\n\rTranscribeOut\x12\x30\n\x07segment\x18\x01 \x01(\x0b\x32\x1d.polyvox.v1.TranscriptSegmentH\x00\x12)\n\x06speech\x18\x02 \x01(\x0b\x32\x17.polyvox.v1.SpeechEventH\x00\x12\x32\n\ntranscript\x18\x03 \x01(\x0b\x32\x1c.polyvox.v1.TranscriptUpdateH\x00\x12-\n\x04info\x18\x04 \x01(\x0b\x32\x1d.polyvox.v1.TranscriptionInfoH\x00\x42\x06\n\x04item*d\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41PABILITY_TTS\x10\x01\x12\x12\n\x0e\x43\x41PABILITY_STT\x10\x02\x12\x12\n\x0e\x43\x41PABILITY_VAD\x10\x03*_\n\x0cSampleFormat\x12\x1d\n\x19SAMPLE_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n\x13SAMPLE_FORMAT_F32LE\x10\x01\x12\x17\n\x13SAMPLE_FORMAT_S16LE\x10\x02\x32\xd3\x02\n\x06Worker\x12?\n\x08\x44\x65scribe\x12\x1b.polyvox.v1.DescribeRequest\x1a\x16.polyvox.v1.WorkerInfo\x12\x39\n\x04Load\x12\x17.polyvox.v1.LoadRequest\x1a\x18.polyvox.v1.LoadResponse\x12?\n\x06Unload\x12\x19.polyvox.v1.UnloadRequest\x1a\x1a.polyvox.v1.UnloadResponse\x12\x45\n\nSynthesize\x12\x18.polyvox.v1.SynthesizeIn\x1a\x19.polyvox.v1.SynthesizeOut(\x01\x30\x01\x12\x45\n\nTranscribe\x12\x18.polyvox.v1.TranscribeIn\x1a\x19.polyvox.v1.TranscribeOut(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&polyvox/_proto/polyvox/v1/worker.proto\x12\npolyvox.v1\"\x11\n\x0f\x44\x65scribeRequest\"\x8a\x01\n\x05Voice\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x06labels\x18\x03 \x03(\x0b\x32\x1d.polyvox.v1.Voice.LabelsEntry\x12\x11\n\tlanguages\x18\x04 \x03(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03\"\xac\x01\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12!\n\x06voices\x18\x02 \x03(\x0b\x32\x11.polyvox.v1.Voice\x12\x1d\n\x15native_sample_rate_hz\x18\x03 \x01(\r\x12\x11\n\tlanguages\x18\x04 \x03(\t\x12*\n\ncapability\x18\x05 \x01(\x0e\x32\x16.polyvox.v1.Capability\x12\x16\n\x0evoice_blending\x18\x06 \x01(\x08\"w\n\rResidentModel\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x13\n\x0bloaded_at_s\x18\x02 \x01(\x01\x12\x16\n\x0elast_used_at_s\x18\x03 \x01(\x01\x12\x11\n\tin_flight\x18\x04 \x01(\r\x12\x14\n\x0c\x65xpires_at_s\x18\x05 \x01(\x01\"\xd1\x03\n\nWorkerInfo\x12\x0e\n\x06\x65ngine\x18\x01 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x02 \x01(\t\x12,\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32\x16.polyvox.v1.Capability\x12!\n\x06models\x18\x04 \x03(\x0b\x32\x11.polyvox.v1.Model\x12+\n\x08resident\x18\x05 \x03(\x0b\x32\x19.polyvox.v1.ResidentModel\x12\x0e\n\x06\x64\x65vice\x18\x06 \x01(\t\x12\x11\n\tin_flight\x18\x07 \x01(\r\x12\x10\n\x08\x63\x61pacity\x18\x08 \x01(\r\x12\x0b\n\x03pid\x18\t \x01(\r\x12\x34\n\x07runtime\x18\n \x03(\x0b\x32#.polyvox.v1.WorkerInfo.RuntimeEntry\x12\x14\n\x0cstarted_at_s\x18\x0b \x01(\x01\x12\x0f\n\x07loading\x18\x0c \x03(\t\x12&\n\x05stats\x18\r \x01(\x0b\x32\x17.polyvox.v1.WorkerStats\x12\x10\n\x08sessions\x18\x0e \x01(\r\x12\x14\n\x0cmax_sessions\x18\x0f \x01(\r\x1a.\n\x0cRuntimeEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xad\x01\n\x0bWorkerStats\x12\x13\n\x0bqueue_depth\x18\x01 \x01(\r\x12\x19\n\x11inference_running\x18\x02 \x01(\r\x12\x19\n\x11model_loads_total\x18\x03 \x01(\x04\x12 \n\x18model_load_seconds_total\x18\x04 \x01(\x01\x12\x17\n\x0f\x65victions_total\x18\x05 \x01(\x04\x12\x18\n\x10memory_rss_bytes\x18\x06 \x01(\x04\"\x1f\n\x0bLoadRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\'\n\x0cLoadResponse\x12\x17\n\x0fload_duration_s\x18\x01 \x01(\x01\"!\n\rUnloadRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\"\n\x0eUnloadResponse\x12\x10\n\x08unloaded\x18\x01 \x01(\x08\"\xd7\x01\n\x0fSynthesisConfig\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12\r\n\x05speed\x18\x03 \x01(\x02\x12\x39\n\x07options\x18\x04 \x03(\x0b\x32(.polyvox.v1.SynthesisConfig.OptionsEntry\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x15\n\rwait_for_slot\x18\x06 \x01(\x08\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"*\n\x0bTextSegment\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x0c\n\nEndOfInput\"\x07\n\x05Pause\"\xbc\x01\n\x0cSynthesizeIn\x12-\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1b.polyvox.v1.SynthesisConfigH\x00\x12*\n\x07segment\x18\x02 \x01(\x0b\x32\x17.polyvox.v1.TextSegmentH\x00\x12%\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x16.polyvox.v1.EndOfInputH\x00\x12\"\n\x05pause\x18\x04 \x01(\x0b\x32\x11.polyvox.v1.PauseH\x00\x42\x06\n\x04item\"\xab\x01\n\nAudioChunk\x12\x15\n\rsegment_index\x18\x01 \x01(\r\x12\x0f\n\x07samples\x18\x02 \x01(\x0c\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\r\x12/\n\rsample_format\x18\x04 \x01(\x0e\x32\x18.polyvox.v1.SampleFormat\x12\x1a\n\x12sample_width_bytes\x18\x05 \x01(\r\x12\x10\n\x08\x63hannels\x18\x06 \x01(\r\"8\n\nSegmentEnd\x12\x15\n\rsegment_index\x18\x01 \x01(\r\x12\x13\n\x0bnum_samples\x18\x02 \x01(\x04\"o\n\rSynthesizeOut\x12\'\n\x05\x61udio\x18\x01 \x01(\x0b\x32\x16.polyvox.v1.AudioChunkH\x00\x12-\n\x0bsegment_end\x18\x02 \x01(\x0b\x32\x16.polyvox.v1.SegmentEndH\x00\x42\x06\n\x04item\"\xa1\x02\n\x13TranscriptionConfig\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\x13\n\x0btemperature\x18\x04 \x01(\x02\x12\x17\n\x0fword_timestamps\x18\x05 \x01(\x08\x12\x12\n\nvad_filter\x18\x06 \x01(\x08\x12\x11\n\tstreaming\x18\x07 \x01(\x08\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12=\n\x07options\x18\t \x03(\x0b\x32,.polyvox.v1.TranscriptionConfig.OptionsEntry\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x99\x01\n\x0cTranscribeIn\x12\x31\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1f.polyvox.v1.TranscriptionConfigH\x00\x12\'\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x16.polyvox.v1.AudioChunkH\x00\x12%\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x16.polyvox.v1.EndOfInputH\x00\x42\x06\n\x04item\"S\n\x0eTranscriptWord\x12\x0f\n\x07start_s\x18\x01 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x02 \x01(\x01\x12\x0c\n\x04word\x18\x03 \x01(\t\x12\x13\n\x0bprobability\x18\x04 \x01(\x02\"\xf3\x01\n\x11TranscriptSegment\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0f\n\x07start_s\x18\x02 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x03 \x01(\x01\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x13\n\x0b\x61vg_logprob\x18\x05 \x01(\x02\x12\x19\n\x11\x63ompression_ratio\x18\x06 \x01(\x02\x12\x16\n\x0eno_speech_prob\x18\x07 \x01(\x02\x12\x13\n\x0btemperature\x18\x08 \x01(\x02\x12\x0e\n\x06tokens\x18\t \x03(\r\x12)\n\x05words\x18\n \x03(\x0b\x32\x1a.polyvox.v1.TranscriptWord\x12\x0c\n\x04seek\x18\x0b \x01(\r\"\x8b\x01\n\x0bSpeechEvent\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.polyvox.v1.SpeechEvent.Kind\x12\x0e\n\x06time_s\x18\x02 \x01(\x01\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_STARTED\x10\x01\x12\x10\n\x0cKIND_STOPPED\x10\x02\"\x99\x01\n\x10TranscriptUpdate\x12\x17\n\x0futterance_index\x18\x01 \x01(\r\x12\r\n\x05\x66inal\x18\x02 \x01(\x08\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x0f\n\x07start_s\x18\x04 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x05 \x01(\x01\x12/\n\x08segments\x18\x06 \x03(\x0b\x32\x1d.polyvox.v1.TranscriptSegment\"u\n\x11TranscriptionInfo\x12\x10\n\x08language\x18\x01 \x01(\t\x12\x1c\n\x14language_probability\x18\x02 \x01(\x02\x12\x12\n\nduration_s\x18\x03 \x01(\x01\x12\x1c\n\x14\x64uration_after_vad_s\x18\x04 \x01(\x01\"\xd7\x01\n\rTranscribeOut\x12\x30\n\x07segment\x18\x01 \x01(\x0b\x32\x1d.polyvox.v1.TranscriptSegmentH\x00\x12)\n\x06speech\x18\x02 \x01(\x0b\x32\x17.polyvox.v1.SpeechEventH\x00\x12\x32\n\ntranscript\x18\x03 \x01(\x0b\x32\x1c.polyvox.v1.TranscriptUpdateH\x00\x12-\n\x04info\x18\x04 \x01(\x0b\x32\x1d.polyvox.v1.TranscriptionInfoH\x00\x42\x06\n\x04item*d\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41PABILITY_TTS\x10\x01\x12\x12\n\x0e\x43\x41PABILITY_STT\x10\x02\x12\x12\n\x0e\x43\x41PABILITY_VAD\x10\x03*_\n\x0cSampleFormat\x12\x1d\n\x19SAMPLE_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n\x13SAMPLE_FORMAT_F32LE\x10\x01\x12\x17\n\x13SAMPLE_FORMAT_S16LE\x10\x02\x32\xd3\x02\n\x06Worker\x12?\n\x08\x44\x65scribe\x12\x1b.polyvox.v1.DescribeRequest\x1a\x16.polyvox.v1.WorkerInfo\x12\x39\n\x04Load\x12\x17.polyvox.v1.LoadRequest\x1a\x18.polyvox.v1.LoadResponse\x12?\n\x06Unload\x12\x19.polyvox.v1.UnloadRequest\x1a\x1a.polyvox.v1.UnloadResponse\x12\x45\n\nSynthesize\x12\x18.polyvox.v1.SynthesizeIn\x1a\x19.polyvox.v1.SynthesizeOut(\x01\x30\x01\x12\x45\n\nTranscribe\x12\x18.polyvox.v1.TranscribeIn\x1a\x19.polyvox.v1.TranscribeOut(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,10 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SYNTHESISCONFIG_OPTIONSENTRY']._serialized_options = b'8\001'
   _globals['_TRANSCRIPTIONCONFIG_OPTIONSENTRY']._loaded_options = None
   _globals['_TRANSCRIPTIONCONFIG_OPTIONSENTRY']._serialized_options = b'8\001'
-  _globals['_CAPABILITY']._serialized_start=3511
-  _globals['_CAPABILITY']._serialized_end=3611
-  _globals['_SAMPLEFORMAT']._serialized_start=3613
-  _globals['_SAMPLEFORMAT']._serialized_end=3708
+  _globals['_CAPABILITY']._serialized_start=3534
+  _globals['_CAPABILITY']._serialized_end=3634
+  _globals['_SAMPLEFORMAT']._serialized_start=3636
+  _globals['_SAMPLEFORMAT']._serialized_end=3731
   _globals['_DESCRIBEREQUEST']._serialized_start=54
   _globals['_DESCRIBEREQUEST']._serialized_end=71
   _globals['_VOICE']._serialized_start=74
@@ -68,43 +68,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UNLOADRESPONSE']._serialized_start=1263
   _globals['_UNLOADRESPONSE']._serialized_end=1297
   _globals['_SYNTHESISCONFIG']._serialized_start=1300
-  _globals['_SYNTHESISCONFIG']._serialized_end=1492
-  _globals['_SYNTHESISCONFIG_OPTIONSENTRY']._serialized_start=1446
-  _globals['_SYNTHESISCONFIG_OPTIONSENTRY']._serialized_end=1492
-  _globals['_TEXTSEGMENT']._serialized_start=1494
-  _globals['_TEXTSEGMENT']._serialized_end=1536
-  _globals['_ENDOFINPUT']._serialized_start=1538
-  _globals['_ENDOFINPUT']._serialized_end=1550
-  _globals['_PAUSE']._serialized_start=1552
-  _globals['_PAUSE']._serialized_end=1559
-  _globals['_SYNTHESIZEIN']._serialized_start=1562
-  _globals['_SYNTHESIZEIN']._serialized_end=1750
-  _globals['_AUDIOCHUNK']._serialized_start=1753
-  _globals['_AUDIOCHUNK']._serialized_end=1924
-  _globals['_SEGMENTEND']._serialized_start=1926
-  _globals['_SEGMENTEND']._serialized_end=1982
-  _globals['_SYNTHESIZEOUT']._serialized_start=1984
-  _globals['_SYNTHESIZEOUT']._serialized_end=2095
-  _globals['_TRANSCRIPTIONCONFIG']._serialized_start=2098
-  _globals['_TRANSCRIPTIONCONFIG']._serialized_end=2387
-  _globals['_TRANSCRIPTIONCONFIG_OPTIONSENTRY']._serialized_start=1446
-  _globals['_TRANSCRIPTIONCONFIG_OPTIONSENTRY']._serialized_end=1492
-  _globals['_TRANSCRIBEIN']._serialized_start=2390
-  _globals['_TRANSCRIBEIN']._serialized_end=2543
-  _globals['_TRANSCRIPTWORD']._serialized_start=2545
-  _globals['_TRANSCRIPTWORD']._serialized_end=2628
-  _globals['_TRANSCRIPTSEGMENT']._serialized_start=2631
-  _globals['_TRANSCRIPTSEGMENT']._serialized_end=2874
-  _globals['_SPEECHEVENT']._serialized_start=2877
-  _globals['_SPEECHEVENT']._serialized_end=3016
-  _globals['_SPEECHEVENT_KIND']._serialized_start=2952
-  _globals['_SPEECHEVENT_KIND']._serialized_end=3016
-  _globals['_TRANSCRIPTUPDATE']._serialized_start=3019
-  _globals['_TRANSCRIPTUPDATE']._serialized_end=3172
-  _globals['_TRANSCRIPTIONINFO']._serialized_start=3174
-  _globals['_TRANSCRIPTIONINFO']._serialized_end=3291
-  _globals['_TRANSCRIBEOUT']._serialized_start=3294
-  _globals['_TRANSCRIBEOUT']._serialized_end=3509
-  _globals['_WORKER']._serialized_start=3711
-  _globals['_WORKER']._serialized_end=4050
+  _globals['_SYNTHESISCONFIG']._serialized_end=1515
+  _globals['_SYNTHESISCONFIG_OPTIONSENTRY']._serialized_start=1469
+  _globals['_SYNTHESISCONFIG_OPTIONSENTRY']._serialized_end=1515
+  _globals['_TEXTSEGMENT']._serialized_start=1517
+  _globals['_TEXTSEGMENT']._serialized_end=1559
+  _globals['_ENDOFINPUT']._serialized_start=1561
+  _globals['_ENDOFINPUT']._serialized_end=1573
+  _globals['_PAUSE']._serialized_start=1575
+  _globals['_PAUSE']._serialized_end=1582
+  _globals['_SYNTHESIZEIN']._serialized_start=1585
+  _globals['_SYNTHESIZEIN']._serialized_end=1773
+  _globals['_AUDIOCHUNK']._serialized_start=1776
+  _globals['_AUDIOCHUNK']._serialized_end=1947
+  _globals['_SEGMENTEND']._serialized_start=1949
+  _globals['_SEGMENTEND']._serialized_end=2005
+  _globals['_SYNTHESIZEOUT']._serialized_start=2007
+  _globals['_SYNTHESIZEOUT']._serialized_end=2118
+  _globals['_TRANSCRIPTIONCONFIG']._serialized_start=2121
+  _globals['_TRANSCRIPTIONCONFIG']._serialized_end=2410
+  _globals['_TRANSCRIPTIONCONFIG_OPTIONSENTRY']._serialized_start=1469
+  _globals['_TRANSCRIPTIONCONFIG_OPTIONSENTRY']._serialized_end=1515
+  _globals['_TRANSCRIBEIN']._serialized_start=2413
+  _globals['_TRANSCRIBEIN']._serialized_end=2566
+  _globals['_TRANSCRIPTWORD']._serialized_start=2568
+  _globals['_TRANSCRIPTWORD']._serialized_end=2651
+  _globals['_TRANSCRIPTSEGMENT']._serialized_start=2654
+  _globals['_TRANSCRIPTSEGMENT']._serialized_end=2897
+  _globals['_SPEECHEVENT']._serialized_start=2900
+  _globals['_SPEECHEVENT']._serialized_end=3039
+  _globals['_SPEECHEVENT_KIND']._serialized_start=2975
+  _globals['_SPEECHEVENT_KIND']._serialized_end=3039
+  _globals['_TRANSCRIPTUPDATE']._serialized_start=3042
+  _globals['_TRANSCRIPTUPDATE']._serialized_end=3195
+  _globals['_TRANSCRIPTIONINFO']._serialized_start=3197
+  _globals['_TRANSCRIPTIONINFO']._serialized_end=3314
+  _globals['_TRANSCRIBEOUT']._serialized_start=3317
+  _globals['_TRANSCRIBEOUT']._serialized_end=3532
+  _globals['_WORKER']._serialized_start=3734
+  _globals['_WORKER']._serialized_end=4073
 # @@protoc_insertion_point(module_scope)

@@ -160,7 +160,7 @@ class UnloadResponse(_message.Message):
     def __init__(self, unloaded: _Optional[bool] = ...) -> None: ...
 
 class SynthesisConfig(_message.Message):
-    __slots__ = ("model_id", "voice", "speed", "options", "request_id")
+    __slots__ = ("model_id", "voice", "speed", "options", "request_id", "wait_for_slot")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -173,12 +173,14 @@ class SynthesisConfig(_message.Message):
     SPEED_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_SLOT_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     voice: str
     speed: float
     options: _containers.ScalarMap[str, str]
     request_id: str
-    def __init__(self, model_id: _Optional[str] = ..., voice: _Optional[str] = ..., speed: _Optional[float] = ..., options: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    wait_for_slot: bool
+    def __init__(self, model_id: _Optional[str] = ..., voice: _Optional[str] = ..., speed: _Optional[float] = ..., options: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., wait_for_slot: _Optional[bool] = ...) -> None: ...
 
 class TextSegment(_message.Message):
     __slots__ = ("index", "text")

@@ -1,0 +1,191 @@
+"""A burst past capacity: 64 clients x 2 requests through the OpenAI SDK, with the line and
+without it (today's behaviour before it: a full worker refuses at once).
+
+Starts `polyvox serve` (Piper joe, the gateway's environment), measures the served
+throughput at 4 clients (the baseline the burst's wall time is compared with: all the
+burst's audio divided by that throughput is the least it can take), then runs the burst
+with the engine's line on (``queue.max_waiting`` 256) and off (0). Every client uses
+the OpenAI SDK's defaults (2 retries on a 429). For each stream it records first audio,
+total time and stall time: how far its audio fell behind real-time playback started at
+its first audio.
+
+    PYTHONPATH=tests uv run python bench/burst.py [--clients 64] [--requests 2]
+                                                  [--out bench/results]
+
+Prints successes, wall time (and its ratio to the throughput bound), total-time and
+first-audio p50/p95 and stall figures per mode; writes burst.json and burst.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from support.servers import run_gateway
+
+TEXTS = [
+    "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.",
+    "It's easy to tell the depth of a well. These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls. The juice of lemons makes fine punch.",
+    "The box was thrown beside the parked truck. The hogs were fed chopped corn and garbage.",
+]
+PCM_BYTES_PER_S = 24_000 * 2
+_SETTLE_S = 2.0
+
+
+@dataclass
+class Stream:
+    ok: bool
+    first_audio_s: float
+    total_s: float
+    audio_s: float
+    stall_s: float
+    error: str = ""
+
+
+async def speak(client: AsyncOpenAI, text: str) -> Stream:
+    started = time.perf_counter()
+    first: float | None = None
+    received = 0
+    stall_s = 0.0
+    try:
+        async with client.audio.speech.with_streaming_response.create(
+            model="tts-1", voice="alloy", input=text, response_format="pcm"
+        ) as response:
+            async for chunk in response.iter_bytes():
+                now = time.perf_counter()
+                if first is None:
+                    first = now
+                # Playback starts at the first audio: by now it wanted (now - first) s.
+                stall_s = max(stall_s, (now - first) - received / PCM_BYTES_PER_S)
+                received += len(chunk)
+    except openai.APIError as exc:
+        return Stream(False, 0.0, time.perf_counter() - started, 0.0, 0.0, type(exc).__name__)
+    assert first is not None
+    return Stream(
+        True, first - started, time.perf_counter() - started, received / PCM_BYTES_PER_S, stall_s
+    )
+
+
+async def client_run(base_url: str, requests: int, offset: int) -> list[Stream]:
+    async with AsyncOpenAI(base_url=base_url, api_key="unused") as client:  # default retries
+        return [await speak(client, TEXTS[(offset + n) % len(TEXTS)]) for n in range(requests)]
+
+
+async def burst(base_url: str, clients: int, requests: int) -> tuple[list[Stream], float]:
+    started = time.perf_counter()
+    runs = await asyncio.gather(*(client_run(base_url, requests, n) for n in range(clients)))
+    return [stream for run in runs for stream in run], time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def summarize(streams: list[Stream], wall_s: float, bound_s: float | None) -> dict[str, Any]:
+    ok = [s for s in streams if s.ok]
+    return {
+        "requests": len(streams),
+        "succeeded": len(ok),
+        "failed": len(streams) - len(ok),
+        "errors": sorted({s.error for s in streams if not s.ok}),
+        "wall_s": wall_s,
+        "wall_over_bound": wall_s / bound_s if bound_s else None,
+        "total_p50_s": statistics.median([s.total_s for s in ok]) if ok else None,
+        "total_p95_s": percentile([s.total_s for s in ok], 0.95),
+        "first_audio_p50_s": statistics.median([s.first_audio_s for s in ok]) if ok else None,
+        "first_audio_p95_s": percentile([s.first_audio_s for s in ok], 0.95),
+        "stall_p50_s": statistics.median([s.stall_s for s in ok]) if ok else None,
+        "stall_max_s": max((s.stall_s for s in ok), default=0.0),
+        "streams_that_stalled_over_100ms": sum(1 for s in ok if s.stall_s > 0.1),
+        "audio_s": sum(s.audio_s for s in ok),
+    }
+
+
+async def measure(queue: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}},
+        "queue": queue,
+        "request_timeout_s": 600,
+    }
+    with tempfile.TemporaryDirectory() as workdir:
+        async with run_gateway(config, workdir=Path(workdir)) as gateway:
+            base_url = f"{gateway.url}/v1"
+            await burst(base_url, 2, 1)  # warm up
+            await asyncio.sleep(_SETTLE_S)
+            four, four_wall_s = await burst(base_url, 4, 4)
+            throughput = sum(s.audio_s for s in four) / four_wall_s
+            await asyncio.sleep(_SETTLE_S)
+            streams, wall_s = await burst(base_url, args.clients, args.requests)
+    served_audio_s = sum(s.audio_s for s in streams if s.ok)
+    # All the burst's audio (what every request would have had) at the served rate.
+    expected_audio_s = served_audio_s / max(1, sum(s.ok for s in streams)) * len(streams)
+    bound_s = expected_audio_s / throughput
+    return {
+        "throughput_at_4_audio_s_per_s": throughput,
+        "bound_s": bound_s,
+        **summarize(streams, wall_s, bound_s),
+        "streams": [asdict(s) for s in streams],
+    }
+
+
+def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for mode, result in results.items():
+        ok = [s for s in result["streams"] if s["ok"]]
+        axes[0].hist([s["total_s"] for s in ok], bins=30, alpha=0.6, label=mode)
+        axes[1].hist([s["stall_s"] * 1000 for s in ok], bins=30, alpha=0.6, label=mode)
+    axes[0].set_xlabel("total time per request (s)")
+    axes[1].set_xlabel("stall after first audio (ms)")
+    for ax in axes:
+        ax.legend()
+    fig.suptitle("64 clients x 2 requests, Piper, OpenAI SDK")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--requests", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = {
+        "line on": await measure({"max_waiting": 256, "max_wait_s": 300}, args),
+        "line off": await measure({"max_waiting": 0}, args),
+    }
+    header = (
+        f"{'mode':<10}{'ok':>6}{'wall s':>8}{'/bound':>8}{'total p50':>10}{'p95':>7}"
+        f"{'first p50':>10}{'p95':>7}{'stall max':>10}{'>100ms':>7}"
+    )
+    print(header)
+    for mode, r in results.items():
+        print(
+            f"{mode:<10}{r['succeeded']:>3}/{r['requests']:<3}{r['wall_s']:>7.1f}"
+            f"{r['wall_over_bound']:>8.2f}{r['total_p50_s'] or 0:>10.2f}{r['total_p95_s']:>7.2f}"
+            f"{r['first_audio_p50_s'] or 0:>10.2f}{r['first_audio_p95_s']:>7.2f}"
+            f"{r['stall_max_s']:>10.2f}{r['streams_that_stalled_over_100ms']:>7}"
+        )
+    (args.out / "burst.json").write_text(json.dumps(results, indent=2))
+    plot(results, args.out / "burst.png")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
