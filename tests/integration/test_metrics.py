@@ -45,10 +45,18 @@ async def test_speech_request_moves_the_counters(gateway: Gateway) -> None:
             },
         )
         assert response.status_code == 200
-        after = await scrape(client)
+        route = {"route": "/v1/audio/speech", "model": MODEL}
+        requests = "polyvox_requests_total"
+        # The request is counted once its handler has returned, which may be a moment
+        # after the client read the last byte.
+        for _ in range(200):
+            after = await scrape(client)
+            if value(after, requests, status="200", **route) > value(
+                before, requests, status="200", **route
+            ):
+                break
+            await asyncio.sleep(0.01)
 
-    route = {"route": "/v1/audio/speech", "model": MODEL}
-    requests = "polyvox_requests_total"
     assert value(after, requests, status="200", **route) == value(
         before, requests, status="200", **route) + 1  # fmt: skip
     first_audio = "polyvox_speech_first_audio_seconds_count"

@@ -91,7 +91,11 @@ async def test_shared_environment_runs_in_gateway_interpreter(tmp_path: Path, si
 
 
 async def test_full_worker_answers_429_with_retry_after(tmp_path: Path) -> None:
-    config = {"engines": {"piper": {"env": "shared", "capacity": 1}}}
+    # The line off (a full engine refuses at once), capacity by count alone.
+    config = {
+        "engines": {"piper": {"env": "shared", "capacity": 1, "max_realtime_load": None}},
+        "queue": {"max_waiting": 0},
+    }
     speak = {"model": "tts-1", "voice": "alloy", "response_format": "pcm"}
     async with (
         run_gateway(config, workdir=tmp_path) as gateway,
