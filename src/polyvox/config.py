@@ -69,9 +69,11 @@ class EngineSettings(WorkerTuning):
 def _default_engines() -> dict[str, EngineSettings]:
     # Piper comes first: its environment is built and its worker serves (and /readyz
     # turns 200) while the heavier environments after it are still being built.
+    # Kokoro (tts-1-hd) is preloaded too: its cold load takes seconds, longer than some
+    # clients wait for a first byte (the LiveKit plugin's read timeout is 5 s).
     return {
         "piper": EngineSettings(preload=["en_US-joe-medium"]),
-        "kokoro": EngineSettings(),
+        "kokoro": EngineSettings(preload=["kokoro-82m-int8"]),
         "espeak": EngineSettings(),
         "whisper": EngineSettings(),
     }

@@ -23,10 +23,15 @@ class PolyvoxError(Exception):
     """Base class: a failure with a code and a message meant for the client."""
 
     code: ErrorCode = ErrorCode.INTERNAL
+    #: A finer name for the error than its code, shown to clients (the OpenAI error's
+    #: ``code``, a WebSocket error event's), e.g. ``unsupported_language``.
+    reason: str | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if reason is not None:
+            self.reason = reason
 
 
 class InvalidArgument(PolyvoxError):

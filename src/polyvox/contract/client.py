@@ -27,6 +27,7 @@ from polyvox.contract import codec
 from polyvox.contract.status import error_from_rpc
 from polyvox.contract.types import (
     Pause,
+    Segment,
     SegmentEnd,
     SynthesisConfig,
     SynthesisEvent,
@@ -55,8 +56,9 @@ async def _call(awaitable: Awaitable[T]) -> T:
         raise error_from_rpc(exc) from None
 
 
-#: What a Synthesize stream is fed: segments' texts, and pauses between turns.
-SegmentInput = str | Pause
+#: What a Synthesize stream is fed: segments (plain text, or text with its language),
+#: and pauses between turns.
+SegmentInput = str | Segment | Pause
 
 
 async def _aiter(
@@ -86,7 +88,8 @@ async def _write_segments(
             if isinstance(item, Pause):
                 await call.write(codec.PAUSE_MESSAGE)
                 continue
-            await call.write(codec.text_segment_to_pb(index, item))
+            segment = item if isinstance(item, Segment) else Segment(item)
+            await call.write(codec.text_segment_to_pb(index, segment.text, segment.language))
             on_segment()
             index += 1
         await call.write(codec.END_OF_SYNTHESIS_INPUT)

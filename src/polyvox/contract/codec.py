@@ -236,8 +236,8 @@ def synthesis_config_from_pb(message: pb.SynthesizeIn) -> SynthesisConfig:
     )
 
 
-def text_segment_to_pb(index: int, text: str) -> pb.SynthesizeIn:
-    return pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text))
+def text_segment_to_pb(index: int, text: str, language: str | None = None) -> pb.SynthesizeIn:
+    return pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text, language=language or ""))
 
 
 END_OF_SYNTHESIS_INPUT = pb.SynthesizeIn(end=pb.EndOfInput())

@@ -98,6 +98,15 @@ SynthesisEvent = AudioChunk | SegmentEnd
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """A segment's text and, where the voice reads several languages, the one it is in
+    (BCP 47): the engine reads it with that language's front end."""
+
+    text: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Pause:
     """In a stream's segments: nothing more for now. Once what came before is spoken,
     the stream holds no work slot and no model until its next segment."""

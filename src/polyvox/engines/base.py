@@ -33,6 +33,9 @@ class SynthesisRequest:
     voice: str
     speed: float = 1.0
     options: Mapping[str, str] = field(default_factory=dict)
+    #: The language the text is in (BCP 47, one of the voice's); None: the engine
+    #: decides. An engine with several front ends reads the text with this one's.
+    language: str | None = None
     #: A listener is waiting for this request's first audio: deliver about this many
     #: seconds of it as a chunk of its own, as soon as possible. A hint; engines that
     #: cannot cut an inference ignore it.

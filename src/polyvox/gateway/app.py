@@ -19,7 +19,7 @@ from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.gateway.waiting_line import Lines
 from polyvox.supervisor.supervisor import Supervisor
-from polyvox.text.segment import Segmenter
+from polyvox.text.segment import Segmenters
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.registry = registry
     app.state.lines = lines
     app.state.router = Router(settings, registry)
-    # One segmenter for the HTTP and WebSocket paths: pysbd's rules compile once.
-    app.state.segmenter = Segmenter(settings.segmentation)
+    # Segmenters for the HTTP and WebSocket paths, one per language: rules compile once.
+    app.state.segmenters = Segmenters(settings.segmentation)
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit,

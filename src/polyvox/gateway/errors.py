@@ -67,7 +67,7 @@ class ApiError(Exception):
 
     @classmethod
     def from_domain(cls, exc: PolyvoxError) -> ApiError:
-        return cls(HTTP_STATUS[exc.code], exc.message, code=exc.code.value)
+        return cls(HTTP_STATUS[exc.code], exc.message, code=exc.reason or exc.code.value)
 
     @classmethod
     def from_exception(cls, exc: ApiError | PolyvoxError) -> ApiError:

@@ -62,6 +62,22 @@ class Router:
             and any(model.id == model_id for model in worker.description.models)
         ]
 
+    def tts_voices(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Every text-to-speech voice served, as (model, voice) → the languages it reads;
+        a model is named with its aliases ("kokoro/kokoro-82m-int8 (tts-1-hd)")."""
+        aliases: dict[str, list[str]] = {}
+        for alias, target in sorted(self.aliases().items()):
+            aliases.setdefault(target, []).append(alias)
+        found: dict[tuple[str, str], tuple[str, ...]] = {}
+        for native_id, (model, _) in sorted(self.catalog().items()):
+            if model.capability is not Capability.TTS:
+                continue
+            names = aliases.get(native_id)
+            label = f"{native_id} ({', '.join(names)})" if names else native_id
+            for voice in model.voices:
+                found[label, voice.id] = voice.languages or model.languages
+        return found
+
     def native_id(self, name: str) -> str:
         return self._settings.model_aliases.get(name) or BUILTIN_ALIASES.get(name, name)
 

@@ -25,3 +25,6 @@ class SpeechRequest(BaseModel):
     instructions: str | None = Field(default=None, max_length=4096)
     #: ``audio``: the encoded bytes, chunked; ``sse``: OpenAI's speech.audio.* events.
     stream_format: Literal["audio", "sse"] = "audio"
+    #: The language of the input (BCP 47, extension): picks the front end among those
+    #: the voice reads (Kokoro: "ja" or "en"); by default found from the text.
+    language: str | None = Field(default=None, min_length=1, max_length=35)

@@ -12,7 +12,7 @@ import numpy as np
 
 from polyvox.audio import AudioEncoder, StreamResampler
 from polyvox.contract.client import WorkerClient
-from polyvox.contract.types import AudioChunk, SynthesisConfig
+from polyvox.contract.types import AudioChunk, Segment, SynthesisConfig
 from polyvox.gateway.errors import ApiError
 
 #: OpenAI's API returns 24 kHz audio; so do we unless the client asks otherwise.
@@ -87,7 +87,7 @@ def _slices(samples: np.ndarray, rate_hz: int, *, first: bool) -> Iterator[np.nd
 async def stream_encoded(
     client: WorkerClient,
     config: SynthesisConfig,
-    segments: Iterable[str],
+    segments: Iterable[str | Segment],
     *,
     encoder: AudioEncoder,
     stats: StreamStats | None = None,

@@ -227,6 +227,8 @@ def letter_runs(text: str) -> list[ScriptRun]:
 class InvalidLanguage(InvalidArgument):
     """A language that is not a BCP 47 tag."""
 
+    reason = "invalid_language"
+
 
 @lru_cache(maxsize=1024)
 def parse_language(tag: str) -> langcodes.Language:

@@ -20,6 +20,7 @@ import threading
 
 import pysbd
 from pydantic import BaseModel, Field
+from pysbd.languages import LANGUAGE_CODES
 
 from polyvox.text.pieces import CLAUSE_BREAK, split_long
 
@@ -57,6 +58,25 @@ class SegmentationSettings(BaseModel):
     clause_chars: int = Field(default=60, ge=10)
     #: Longest later segment, in characters: a longer clause is cut between words.
     max_chars: int = Field(default=150, ge=10)
+
+
+class Segmenters:
+    """A segmenter per language, made on first use; languages pysbd has no rules for
+    are cut by the English rules (sentence ends such as ". " are common to many)."""
+
+    def __init__(self, settings: SegmentationSettings | None = None) -> None:
+        self.settings = settings or SegmentationSettings()
+        self._by_language: dict[str, Segmenter] = {}
+        self._lock = threading.Lock()
+
+    def for_language(self, tag: str | None) -> Segmenter:
+        """The segmenter for a BCP 47 tag ("ja-JP" → Japanese rules)."""
+        code = (tag or "en").split("-")[0].lower()
+        code = code if code in LANGUAGE_CODES else "en"
+        with self._lock:  # segmenters are made once, from any thread
+            if code not in self._by_language:
+                self._by_language[code] = Segmenter(self.settings, language=code)
+            return self._by_language[code]
 
 
 class Segmenter:

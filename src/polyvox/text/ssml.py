@@ -115,6 +115,8 @@ _BOUNDARIES = {"p": "paragraph", "paragraph": "paragraph", "s": "sentence", "sen
 class SsmlError(InvalidArgument):
     """Malformed, hostile or invalid SSML; the message says what and where."""
 
+    reason = "invalid_ssml"
+
 
 def is_ssml(text: str) -> bool:
     """Whether ``text`` is SSML: it starts with ``<speak`` (after an XML declaration),

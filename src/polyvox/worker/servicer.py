@@ -71,7 +71,8 @@ async def _text_inputs(
         if kind == "pause":
             yield PAUSE
         elif kind == "segment":
-            yield message.segment.index, message.segment.text
+            segment = message.segment
+            yield segment.index, segment.text, segment.language or None
         else:
             raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
 

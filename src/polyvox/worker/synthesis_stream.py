@@ -46,8 +46,8 @@ from polyvox.worker.settings import WorkerTuning
 
 logger = logging.getLogger(__name__)
 
-#: A stream's next segment, as (index, text).
-TextInput = tuple[int, str]
+#: A stream's next segment, as (index, text, language or None).
+TextInput = tuple[int, str, str | None]
 
 _END = object()
 #: Segments read ahead of synthesis; past this the reader stops reading and gRPC's
@@ -202,13 +202,17 @@ class SynthesisStreams:
                 if paused:
                     continue
                 assert isinstance(item, tuple)
-                index, text = item
+                index, text, language = item
                 if turn is None:
                     refuse_if_full = turns == 0 and not config.wait_for_slot
                     turn = await self._begin_turn(info.id, refuse_if_full=refuse_if_full)
                     turns += 1
                 request = SynthesisRequest(
-                    text=text, voice=voice, speed=config.speed, options=dict(config.options)
+                    text=text,
+                    voice=voice,
+                    speed=config.speed,
+                    options=dict(config.options),
+                    language=language,
                 )
                 async for event in self._segment(turn.model, index, request, info, playback):
                     yield event

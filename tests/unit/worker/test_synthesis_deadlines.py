@@ -61,7 +61,7 @@ async def segments(
             if spoken is not None:
                 await spoken.get()
             before_later()
-        yield index, text
+        yield index, text, None
 
 
 async def synthesize_recording(

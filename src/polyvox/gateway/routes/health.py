@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from polyvox.config import Settings
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.registry import WorkerHandle, WorkerRegistry
 from polyvox.gateway.routing import Router
@@ -27,20 +28,44 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """200 only when the default model can be served now (preloaded and warmed up)."""
+    """200 only when the default model can be served now (preloaded and warmed up); the
+    body also says where every preloaded model stands."""
     routes: Router = request.app.state.router
     registry: WorkerRegistry = request.app.state.registry
-    default_model = request.app.state.settings.default_model
+    settings: Settings = request.app.state.settings
+    preloaded = {
+        f"{engine}/{model}": _model_state(routes, f"{engine}/{model}")
+        for engine, engine_settings in settings.engines.items()
+        for model in engine_settings.preload
+    }
     try:
-        route = routes.resolve(default_model)
+        route = routes.resolve(settings.default_model)
     except PolyvoxError as exc:
         reasons = [exc.message, f"workers: {registry.status}"]
-        return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
+        body = {"status": "not ready", "reasons": reasons, "preloaded": preloaded}
+        return JSONResponse(body, status_code=503)
     description = await route.worker.refresh()
     if description is not None and route.model.id in description.loading:
         reasons = [f"{route.native_id} is loading on {route.worker.worker_id}"]
-        return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
-    return JSONResponse({"status": "ready", "default_model": route.native_id})
+        body = {"status": "not ready", "reasons": reasons, "preloaded": preloaded}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse(
+        {"status": "ready", "default_model": route.native_id, "preloaded": preloaded}
+    )
+
+
+def _model_state(routes: Router, native_id: str) -> str:
+    """``ready`` (resident on a worker that is up), ``loading``, or ``not ready``."""
+    model_id = native_id.partition("/")[2]
+    loading = False
+    for worker in routes.workers_for(native_id):
+        description = worker.description
+        if not worker.serving or description is None:
+            continue
+        if description.is_resident(model_id):
+            return "ready"
+        loading = loading or model_id in description.loading
+    return "loading" if loading else "not ready"
 
 
 def _report(worker: WorkerHandle) -> dict[str, Any]:

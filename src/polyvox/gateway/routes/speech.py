@@ -18,6 +18,7 @@ from polyvox.errors import PolyvoxError
 from polyvox.gateway.admission import ClientGone, admit_while_connected, on_some_replica
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
+from polyvox.gateway.languages import check_speakable, speaking_languages, speech_segments
 from polyvox.gateway.metrics import GatewayMetrics
 from polyvox.gateway.openapi import error_responses
 from polyvox.gateway.routing import Route, Router
@@ -28,7 +29,7 @@ from polyvox.gateway.sse import sse_events
 from polyvox.gateway.waiting_line import WaitingLine
 from polyvox.logs import current_request_id, set_model
 from polyvox.text.normalize import clean_text
-from polyvox.text.segment import Segmenter
+from polyvox.text.segment import Segmenters
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -41,7 +42,7 @@ async def speech_websocket(websocket: WebSocket) -> None:
     session = SpeechSession(
         websocket,
         websocket.app.state.router,
-        segmenter=websocket.app.state.segmenter,
+        segmenters=websocket.app.state.segmenters,
         max_unspoken_chars=websocket.app.state.settings.max_input_chars,
     )
     try:
@@ -88,10 +89,15 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
     route = routes.resolve(body.model, capability=Capability.TTS)
     set_model(route.native_id)
     voice = routes.resolve_voice(route.model, body.voice)
+    languages = speaking_languages(route.model, voice, body.language)
+    check_speakable(text, languages, voices=routes.tts_voices())
     # The id the RequestIdMiddleware checked (or made): the worker logs it too.
     request_id = current_request_id() or uuid.uuid4().hex
-    segmenter: Segmenter = request.app.state.segmenter
-    segments = await deadline.run(asyncio.to_thread(segmenter.split, text))
+    segmenters: Segmenters = request.app.state.segmenters
+    tag_language = len(languages) > 1 or body.language is not None
+    segments = await deadline.run(
+        asyncio.to_thread(speech_segments, text, languages, segmenters, tag_language=tag_language)
+    )
     synthesis = SynthesisConfig(
         model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
     )

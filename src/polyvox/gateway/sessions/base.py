@@ -43,20 +43,25 @@ class SessionError(Exception):
         *,
         close_code: int = CLOSE_CLIENT_ERROR,
         fatal: bool = False,
+        recoverable: bool = False,
         param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.close_code = close_code
+        #: Ends the session whatever its policy (a protocol violation).
         self.fatal = fatal
+        #: Only this message failed (text a voice cannot read): reported, and the session
+        #: goes on whatever its policy.
+        self.recoverable = recoverable
         self.param = param
 
     @classmethod
     def from_domain(cls, exc: PolyvoxError) -> SessionError:
         """A worker's or router's refusal: a server failure (5xx) closes with 1011."""
         close = CLOSE_SERVER_ERROR if http_status(exc) >= 500 else CLOSE_CLIENT_ERROR
-        return cls(exc.code.value, exc.message, close_code=close)
+        return cls(exc.reason or exc.code.value, exc.message, close_code=close)
 
 
 def validate(model: type[ModelT], event: dict[str, Any], *, what: str) -> ModelT:
@@ -96,7 +101,7 @@ class WebSocketSession(ABC):
                     else:
                         finished = await self.on_event(parse_event(message.get("text") or ""))
                 except SessionError as exc:
-                    if exc.fatal or self.close_on_error:
+                    if exc.fatal or (self.close_on_error and not exc.recoverable):
                         await self.fail(exc)
                         return
                     await self.report(exc)

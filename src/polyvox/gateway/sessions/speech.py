@@ -26,15 +26,23 @@ from starlette.websockets import WebSocket
 
 from polyvox.audio import Framer, StreamResampler, check_sample_rate, float_to_int16
 from polyvox.audio.formats import OutputFormat
-from polyvox.contract.types import PAUSE, Capability, Pause, SegmentEnd, SynthesisConfig
+from polyvox.contract.types import (
+    PAUSE,
+    Capability,
+    Pause,
+    Segment,
+    SegmentEnd,
+    SynthesisConfig,
+)
 from polyvox.errors import PolyvoxError
+from polyvox.gateway.languages import check_speakable, language_runs, speaking_languages
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.sessions.base import SessionError, WebSocketSession, validate
 from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ
 from polyvox.logs import set_model
 from polyvox.text.buffer import TextBuffer
 from polyvox.text.normalize import clean_text
-from polyvox.text.segment import Segmenter
+from polyvox.text.segment import Segmenters
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +56,16 @@ class SessionUpdate(BaseModel):
     sample_rate: int = DEFAULT_SAMPLE_RATE_HZ
     frame_ms: int = Field(default=20, ge=5, le=1000)
     speed: float = Field(default=1.0, ge=0.25, le=4.0, allow_inf_nan=False)
+    #: The language the text will be in (BCP 47): picks the front end among the
+    #: voice's; by default found from each piece of text.
+    language: str | None = Field(default=None, min_length=1, max_length=35)
 
 
 @dataclass
 class _Utterance:
     """The gRPC stream serving the current run of text, until cancel or close."""
 
-    segments: asyncio.Queue[str | Pause | None] = field(default_factory=asyncio.Queue)
+    segments: asyncio.Queue[Segment | Pause | None] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     #: Texts sent to the worker and not yet spoken, by segment index.
     unspoken: dict[int, str] = field(default_factory=dict)
@@ -67,13 +78,17 @@ class SpeechSession(WebSocketSession):
         websocket: WebSocket,
         router: Router,
         *,
-        segmenter: Segmenter,
+        segmenters: Segmenters,
         max_unspoken_chars: int,
     ) -> None:
         super().__init__(websocket)
         self._router = router
+        self._segmenters = segmenters
         self._max_unspoken_chars = max_unspoken_chars
-        self._buffer = TextBuffer(segmenter)
+        # Made by session.update, with the sentence rules of the voice's language.
+        self._buffer = TextBuffer(segmenters.for_language("en"))
+        #: The languages the session's text may be in (the voice's, or the one asked for).
+        self._languages: tuple[str, ...] = ()
         self._update: SessionUpdate | None = None
         self._route: Route | None = None
         self._voice = ""
@@ -134,6 +149,13 @@ class SpeechSession(WebSocketSession):
                 "send more once the audio has caught up",
             )
         text = clean_text(text)
+        try:
+            check_speakable(text, self._languages, voices=self._router.tts_voices())
+        except PolyvoxError as exc:
+            # Only this piece is refused (the error event says why); the session goes on.
+            raise SessionError(
+                exc.reason or exc.code.value, exc.message, recoverable=True, param="text"
+            ) from None
         if self._buffer.needs_segmenter(text):
             # Finding sentence ends costs real CPU: off the event loop. This session's
             # messages are handled one at a time, so its buffer is never shared.
@@ -150,8 +172,10 @@ class SpeechSession(WebSocketSession):
             check_sample_rate(OutputFormat.PCM, update.sample_rate)
             route = self._router.resolve(update.model, capability=Capability.TTS)
             self._voice = self._router.resolve_voice(route.model, update.voice)
+            self._languages = speaking_languages(route.model, self._voice, update.language)
         except PolyvoxError as exc:
-            raise SessionError(exc.code.value, exc.message) from None
+            raise SessionError(exc.reason or exc.code.value, exc.message) from None
+        self._buffer = TextBuffer(self._segmenters.for_language(self._languages[0]))
         self._update, self._route = update, route
         set_model(route.native_id)
         await self.send_json(
@@ -164,15 +188,20 @@ class SpeechSession(WebSocketSession):
             }
         )
 
-    async def _speak(self, segments: list[str]) -> None:
-        if not segments:
+    async def _speak(self, texts: list[str]) -> None:
+        if not texts:
             return
         if self._utterance is None or self._utterance.task is None or self._utterance.task.done():
             self._utterance = self._start_utterance()
-        for segment in segments:
-            self._utterance.unspoken[self._utterance.sent] = segment
-            self._utterance.sent += 1
-            await self._utterance.segments.put(segment)
+        update = self._update
+        tag = len(self._languages) > 1 or (update is not None and update.language is not None)
+        for text in texts:
+            # A voice reading several languages gets each run through its own front end.
+            for run in language_runs(text, self._languages):
+                segment = Segment(run.text, run.language if tag else None)
+                self._utterance.unspoken[self._utterance.sent] = segment.text
+                self._utterance.sent += 1
+                await self._utterance.segments.put(segment)
         # That is all there is for now: once spoken, the worker's stream may go idle
         # (it holds no capacity while this session waits for more text).
         await self._utterance.segments.put(PAUSE)
@@ -212,7 +241,7 @@ class SpeechSession(WebSocketSession):
             wait_for_slot=True,
         )
 
-        async def segments() -> AsyncIterator[str | Pause]:
+        async def segments() -> AsyncIterator[Segment | Pause]:
             while (item := await utterance.segments.get()) is not None:
                 yield item
 

@@ -183,12 +183,14 @@ class SynthesisConfig(_message.Message):
     def __init__(self, model_id: _Optional[str] = ..., voice: _Optional[str] = ..., speed: _Optional[float] = ..., options: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., wait_for_slot: _Optional[bool] = ...) -> None: ...
 
 class TextSegment(_message.Message):
-    __slots__ = ("index", "text")
+    __slots__ = ("index", "text", "language")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     index: int
     text: str
-    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+    language: str
+    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class EndOfInput(_message.Message):
     __slots__ = ()
