@@ -123,6 +123,11 @@ async def test_unloading_goes_on_past_a_busy_replica(tmp_path: Path) -> None:
         run_gateway(config, workdir=tmp_path) as gateway,
         httpx.AsyncClient(base_url=gateway.url, timeout=120) as client,
     ):
+        for _ in range(600):  # /readyz needs one replica; wait (bounded) for both
+            entries = (await client.get("/api/ps")).json()["data"]
+            if sum(entry["status"] == "resident" for entry in entries) == 2:
+                break
+            await asyncio.sleep(0.1)
         async with client.stream(
             "POST", "/v1/audio/speech", json={**SPEAK, "input": long_text}
         ) as busy:
