@@ -27,9 +27,9 @@ from typing import Any
 
 import httpx
 import websockets
-from websockets.asyncio.client import ClientConnection
 
 from support.servers import Gateway, run_gateway
+from support.ws import greet, speech_ws_url
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -37,7 +37,6 @@ SENTENCES = [
     "It is raining again today.",
     "Please call me back tomorrow morning, when you have a moment to talk.",
 ]
-SESSION = {"type": "session.update", "model": "tts-1", "voice": "alloy", "sample_rate": 24000}
 #: Sessions greet this many at a time (a worker lets 16 streams work at once).
 _GREETING_BATCH = 8
 _SETTLE_S = 2.0
@@ -56,26 +55,13 @@ async def first_audio_s(client: httpx.AsyncClient, text: str) -> float:
     return first
 
 
-async def greet(ws: ClientConnection) -> None:
-    await ws.send(json.dumps(SESSION))
-    await ws.send(json.dumps({"type": "text", "text": "Hi."}))
-    await ws.send(json.dumps({"type": "flush"}))
-    async for message in ws:
-        if isinstance(message, str):
-            event = json.loads(message)
-            if event["type"] == "error":
-                raise RuntimeError(event)
-            if event["type"] == "segment.done":
-                return
-
-
 async def round_of_requests(gateway: Gateway, count: int) -> list[float]:
     async with httpx.AsyncClient(base_url=gateway.url, timeout=120) as client:
         return [await first_audio_s(client, SENTENCES[n % len(SENTENCES)]) for n in range(count)]
 
 
 async def loaded_round(gateway: Gateway, sessions: int, count: int) -> list[float]:
-    url = gateway.url.replace("http://", "ws://") + "/v1/audio/speech/ws"
+    url = speech_ws_url(gateway)
     async with contextlib.AsyncExitStack() as stack:
         open_sessions = [
             await stack.enter_async_context(websockets.connect(url, max_queue=None))

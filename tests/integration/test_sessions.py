@@ -14,38 +14,20 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from websockets.asyncio.client import ClientConnection
 
 from support.servers import Gateway, run_gateway
+from support.ws import SESSION, greet, speech_ws_url
 
-SESSION = {"type": "session.update", "model": "tts-1", "voice": "alloy", "sample_rate": 24000}
 SPEAK = {"model": "tts-1", "voice": "alloy", "response_format": "pcm"}
 #: Sessions held open at once, each idle after its greeting: more than ten times a
 #: worker's capacity (16).
 IDLE_SESSIONS = 200
 
 
-def ws_url(gateway: Gateway) -> str:
-    return gateway.url.replace("http://", "ws://") + "/v1/audio/speech/ws"
-
-
-async def greet(ws: ClientConnection) -> None:
-    """Configure a session, say "Hi." and wait until it has been spoken."""
-    await ws.send(json.dumps(SESSION))
-    await ws.send(json.dumps({"type": "text", "text": "Hi."}))
-    await ws.send(json.dumps({"type": "flush"}))
-    async for message in ws:
-        if isinstance(message, str):
-            event = json.loads(message)
-            assert event["type"] != "error", event
-            if event["type"] == "segment.done":
-                return
-
-
 async def test_hundreds_of_idle_sessions_leave_http_requests_served(gateway: Gateway) -> None:
     async with contextlib.AsyncExitStack() as stack:
         sessions = [
-            await stack.enter_async_context(websockets.connect(ws_url(gateway)))
+            await stack.enter_async_context(websockets.connect(speech_ws_url(gateway)))
             for _ in range(IDLE_SESSIONS)
         ]
         # They greet a few at a time, as conversations start, then go quiet.
@@ -73,7 +55,7 @@ async def test_hundreds_of_idle_sessions_leave_http_requests_served(gateway: Gat
 
 async def test_a_session_may_not_pile_up_unspoken_text(gateway: Gateway) -> None:
     chunk = "This sentence waits its turn to be spoken aloud. " * 30  # 1500 characters
-    async with websockets.connect(ws_url(gateway)) as ws:
+    async with websockets.connect(speech_ws_url(gateway)) as ws:
         await ws.send(json.dumps(SESSION))
         for _ in range(4):
             await ws.send(json.dumps({"type": "text", "text": chunk}))

@@ -9,9 +9,11 @@ not), never read as text-to-speech.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
 
 import numpy as np
+from google.protobuf.message import Message
 
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox.contract.types import (
@@ -49,6 +51,7 @@ _SPEECH_KIND_PB = {
     SpeechEventKind.STOPPED: pb.SpeechEvent.KIND_STOPPED,
 }
 _SPEECH_KIND = {value: key for key, value in _SPEECH_KIND_PB.items()}
+MessageT = TypeVar("MessageT", bound=Message)
 _SAMPLE_DTYPES: dict[int, np.dtype[Any]] = {
     pb.SAMPLE_FORMAT_F32LE: np.dtype("<f4"),
     pb.SAMPLE_FORMAT_S16LE: np.dtype("<i2"),
@@ -100,46 +103,32 @@ def model_from_pb(model: pb.Model) -> ModelInfo:
     )
 
 
+# Flat messages whose fields are the dataclass's, name for name: copied field by field.
+_FlatT = TypeVar("_FlatT", ResidentModelInfo, WorkerStats)
+
+
+def _flat_to_pb(value: Any, message: type[MessageT]) -> MessageT:
+    return message(**{f.name: getattr(value, f.name) for f in fields(value)})
+
+
+def _flat_from_pb(message: Any, cls: type[_FlatT]) -> _FlatT:
+    return cls(**{f.name: getattr(message, f.name) for f in fields(cls)})
+
+
 def resident_to_pb(resident: ResidentModelInfo) -> pb.ResidentModel:
-    return pb.ResidentModel(
-        model_id=resident.model_id,
-        loaded_at_s=resident.loaded_at_s,
-        last_used_at_s=resident.last_used_at_s,
-        in_flight=resident.in_flight,
-        expires_at_s=resident.expires_at_s,
-    )
+    return _flat_to_pb(resident, pb.ResidentModel)
 
 
 def resident_from_pb(resident: pb.ResidentModel) -> ResidentModelInfo:
-    return ResidentModelInfo(
-        model_id=resident.model_id,
-        loaded_at_s=resident.loaded_at_s,
-        last_used_at_s=resident.last_used_at_s,
-        in_flight=resident.in_flight,
-        expires_at_s=resident.expires_at_s,
-    )
+    return _flat_from_pb(resident, ResidentModelInfo)
 
 
 def stats_to_pb(stats: WorkerStats) -> pb.WorkerStats:
-    return pb.WorkerStats(
-        queue_depth=stats.queue_depth,
-        inference_running=stats.inference_running,
-        model_loads_total=stats.model_loads_total,
-        model_load_seconds_total=stats.model_load_seconds_total,
-        evictions_total=stats.evictions_total,
-        memory_rss_bytes=stats.memory_rss_bytes,
-    )
+    return _flat_to_pb(stats, pb.WorkerStats)
 
 
 def stats_from_pb(stats: pb.WorkerStats) -> WorkerStats:
-    return WorkerStats(
-        queue_depth=stats.queue_depth,
-        inference_running=stats.inference_running,
-        model_loads_total=stats.model_loads_total,
-        model_load_seconds_total=stats.model_load_seconds_total,
-        evictions_total=stats.evictions_total,
-        memory_rss_bytes=stats.memory_rss_bytes,
-    )
+    return _flat_from_pb(stats, WorkerStats)
 
 
 def description_to_pb(description: WorkerDescription) -> pb.WorkerInfo:
