@@ -27,9 +27,11 @@ DEFAULT_MODEL = "piper/en_US-joe-medium"
 #: OpenAI's ``tts-1-hd`` maps here when the kokoro engine is configured.
 HD_MODEL = "kokoro/kokoro-82m-int8"
 
-#: OpenAI's voice names; each maps to a native voice of the requested model.
+#: OpenAI's voice names (every one its speech and Realtime APIs take); each maps to a
+#: native voice of the requested model, so any of them works with every model.
 OPENAI_VOICES = (
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
+    "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage",
+    "shimmer", "verse",
 )  # fmt: skip
 
 
