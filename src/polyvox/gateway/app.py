@@ -14,8 +14,9 @@ from polyvox.config import Settings
 from polyvox.gateway.errors import error_response, install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
+from polyvox.gateway.realtime.llm import LlmClient, LlmEndpoint
 from polyvox.gateway.registry.local import LocalRegistry
-from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
+from polyvox.gateway.routes import catalog, health, ps, realtime, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.supervisor.supervisor import Supervisor
 from polyvox.text.segment import Segmenter
@@ -23,9 +24,26 @@ from polyvox.text.segment import Segmenter
 logger = logging.getLogger(__name__)
 
 
+def _realtime_llm(settings: Settings) -> LlmClient | None:
+    """One client (one connection pool) to the user's language model, if configured."""
+    llm = settings.realtime.llm
+    if not llm.base_url or not llm.model:
+        return None
+    return LlmClient(
+        LlmEndpoint(
+            base_url=llm.base_url,
+            model=llm.model,
+            api_key=llm.api_key.get_secret_value() if llm.api_key else None,
+            connect_timeout_s=llm.connect_timeout_s,
+            read_timeout_s=llm.read_timeout_s,
+        )
+    )
+
+
 def create_app(settings: Settings) -> FastAPI:
     supervisor = Supervisor(settings)
     registry = LocalRegistry(supervisor, describe_interval_s=settings.describe_interval_s)
+    realtime_llm = _realtime_llm(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,11 +58,14 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await starting
             await registry.stop()
+            if realtime_llm is not None:
+                await realtime_llm.aclose()
 
     app = FastAPI(title="Polyvox", version=polyvox.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.registry = registry
     app.state.router = Router(settings, registry)
+    app.state.realtime_llm = realtime_llm
     # One segmenter for the HTTP and WebSocket paths: pysbd's rules compile once.
     app.state.segmenter = Segmenter(settings.segmentation)
     install_error_handlers(app)
@@ -55,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Request ids, CORS, metrics, API keys: around everything above and below.
     install_operations(app, settings, registry)
-    for module in (speech, transcriptions, catalog, health, ps):
+    for module in (speech, transcriptions, realtime, catalog, health, ps):
         app.include_router(module.router)
     app.add_api_websocket_route("/{path:path}", _unknown_websocket)  # last: a catch-all
     return app
