@@ -80,3 +80,111 @@ async def test_a_spoken_turn_gets_a_spoken_reply(
     messages = llm.requests[0]["messages"]
     assert messages[0] == {"role": "system", "content": "Answer in one sentence."}
     assert word_error_rate(QUESTION, messages[1]["content"]) <= 0.25
+
+
+LONG_ANSWER = (
+    "Let me tell you everything about the trains. The first one leaves at six in the morning. "
+    "The second one leaves at seven, and it is usually crowded with people going to work. "
+    "After that there is one every half hour until noon, then one every hour until midnight."
+)
+
+
+async def test_speech_during_a_reply_cancels_it_and_keeps_what_was_sent(
+    rt_client: AsyncOpenAI, llm: ScriptedLlm, speak_pcm: Speak
+) -> None:
+    llm.reset(TextReply(LONG_ANSWER, tokens_per_s=20), TextReply("Sure."))
+    clip = await speak_pcm(QUESTION)
+    interruption = await speak_pcm("Wait, stop please.")
+    async with rt_client.realtime.connect(model="gpt-realtime") as connection:
+        events = Events(connection.recv_bytes)
+        await events.until("session.created")
+        await send_audio(sdk_append(connection), silence(0.3) + clip + silence(1.0))
+        before = await events.until("response.output_audio.delta")
+        response_id = next(e for e in before if e["type"] == "response.created")["response"]["id"]
+        await send_audio(sdk_append(connection), silence(0.5) + interruption + silence(1.0))
+        during = await events.until("response.done")
+        after = await events.until("response.done")
+
+    kinds = [e["type"] for e in during]
+    assert "input_audio_buffer.speech_started" in kinds
+    done = during[-1]["response"]
+    assert done["id"] == response_id
+    assert done["status"] == "cancelled"
+    assert done["status_details"]["reason"] == "turn_detected"
+    # Nothing of the reply is sent after the user spoke.
+    started = kinds.index("input_audio_buffer.speech_started")
+    assert "response.output_audio.delta" not in kinds[started:]
+    # The item keeps the words whose audio was sent, not the whole reply.
+    (item,) = done["output"]
+    assert item["status"] == "incomplete"
+    kept = item["content"][0]["transcript"]
+    assert LONG_ANSWER.startswith(kept)
+    assert len(kept) < len(LONG_ANSWER)
+    # The language model's stream was closed too.
+    assert llm.wait_for_disconnect(10)
+    # The interruption is the next turn, answered.
+    assert after[-1]["response"]["status"] == "completed"
+    heard = next(
+        e for e in after if e["type"] == "conversation.item.input_audio_transcription.completed"
+    )
+    assert word_error_rate("Wait, stop please.", heard["transcript"]) <= 0.34
+    assert llm.requests[1]["messages"][-2] == {"role": "assistant", "content": kept}
+
+
+async def test_a_tool_call_is_answered_by_the_client_then_spoken(
+    rt_client: AsyncOpenAI, llm: ScriptedLlm
+) -> None:
+    llm.reset(
+        ToolCallReply("train_times", '{"station": "Central"}', call_id="call_7"),
+        TextReply("The next train leaves at noon."),
+    )
+    tool = {
+        "type": "function",
+        "name": "train_times",
+        "description": "Departures from a station.",
+        "parameters": {"type": "object", "properties": {"station": {"type": "string"}}},
+    }
+    async with rt_client.realtime.connect(model="gpt-realtime") as connection:
+        events = Events(connection.recv_bytes)
+        await events.until("session.created")
+        await connection.session.update(session={"type": "realtime", "tools": [tool]})
+        await events.until("session.updated")
+        await connection.conversation.item.create(
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "When is the next train?"}],
+            }
+        )
+        await connection.response.create()
+        call_turn = await events.until("response.done")
+        arguments = next(
+            e for e in call_turn if e["type"] == "response.function_call_arguments.done"
+        )
+        assert (arguments["name"], arguments["call_id"]) == ("train_times", "call_7")
+        assert arguments["arguments"] == '{"station": "Central"}'
+        deltas = [
+            e["delta"] for e in call_turn if e["type"] == "response.function_call_arguments.delta"
+        ]
+        assert "".join(deltas) == arguments["arguments"]
+        assert call_turn[-1]["response"]["output"][0]["type"] == "function_call"
+        await connection.conversation.item.create(
+            item={
+                "type": "function_call_output",
+                "call_id": "call_7",
+                "output": '{"next": "12:00"}',
+            }
+        )
+        await connection.response.create()
+        spoken = await events.until("response.done")
+
+    assert spoken[-1]["response"]["status"] == "completed"
+    request = llm.requests[0]
+    assert request["tools"][0]["function"]["name"] == "train_times"
+    messages = llm.requests[1]["messages"]
+    assert messages[-2]["tool_calls"][0]["id"] == "call_7"
+    assert messages[-1] == {
+        "role": "tool",
+        "tool_call_id": "call_7",
+        "content": '{"next": "12:00"}',
+    }
