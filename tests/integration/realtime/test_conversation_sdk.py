@@ -188,3 +188,90 @@ async def test_a_tool_call_is_answered_by_the_client_then_spoken(
         "tool_call_id": "call_7",
         "content": '{"next": "12:00"}',
     }
+
+
+async def test_items_and_a_telephone_format_reply(
+    rt_client: AsyncOpenAI, llm: ScriptedLlm, speak_pcm: Speak
+) -> None:
+    """Items made, read, deleted and truncated; G.711 in and out; a response's own
+    instructions and voice; an out-of-band response that leaves the conversation alone."""
+    import numpy as np
+    import soxr
+
+    from polyvox.audio.g711 import g711_decode, g711_encode
+
+    llm.reset(TextReply(ANSWER), TextReply("Out of band."))
+    clip = await speak_pcm(QUESTION)
+    samples = np.frombuffer(clip, "<i2").astype(np.float32) / 32768
+    ulaw = g711_encode(soxr.resample(samples, RATE, 8000), law="mulaw")
+    async with rt_client.realtime.connect(model="gpt-realtime") as connection:
+        events = Events(connection.recv_bytes)
+        await events.until("session.created")
+        await connection.session.update(
+            session={
+                "type": "realtime",
+                "audio": {
+                    "input": {"format": {"type": "audio/pcmu"}, "turn_detection": None},
+                    "output": {"format": {"type": "audio/pcmu"}},
+                },
+            }
+        )
+        await events.until("session.updated")
+        await connection.conversation.item.create(
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_audio", "audio": base64.b64encode(ulaw).decode()}],
+            }
+        )
+        added = await events.until("conversation.item.done")
+        user = added[-1]["item"]
+        assert word_error_rate(QUESTION, user["content"][0]["transcript"]) <= 0.25
+        await connection.conversation.item.create(
+            item={
+                "type": "message",
+                "role": "system",
+                "content": [{"type": "input_text", "text": "x"}],
+            }
+        )
+        system = (await events.until("conversation.item.done"))[-1]["item"]
+        await connection.conversation.item.delete(item_id=system["id"])
+        assert (await events.next())["type"] == "conversation.item.deleted"
+        await connection.response.create(
+            response={"instructions": "Be kind.", "audio": {"output": {"voice": "verse"}}}
+        )
+        reply = await events.until("response.done")
+        done = reply[-1]["response"]
+        assert done["audio"]["output"]["voice"] == "verse"
+        audio = b"".join(
+            base64.b64decode(e["delta"])
+            for e in reply
+            if e["type"] == "response.output_audio.delta"
+        )
+        heard = transcribe(decode_pcm(_pcm16(g711_decode(audio, law="mulaw")), 8000))
+        assert word_error_rate(ANSWER, heard) <= 0.3
+        item_id = done["output"][0]["id"]
+        await connection.conversation.item.truncate(
+            item_id=item_id, content_index=0, audio_end_ms=800
+        )
+        truncated = await events.next()
+        assert truncated["type"] == "conversation.item.truncated"
+        await connection.conversation.item.retrieve(item_id=item_id)
+        retrieved = (await events.next())["item"]
+        kept = retrieved["content"][0]["transcript"]
+        assert ANSWER.startswith(kept)
+        assert len(kept) < len(ANSWER) // 2
+        await connection.response.create(response={"conversation": "none", "metadata": {"k": "v"}})
+        side = await events.until("response.done")
+        assert side[-1]["response"]["conversation_id"] is None
+        assert side[-1]["response"]["metadata"] == {"k": "v"}
+        assert "conversation.item.added" not in [e["type"] for e in side]
+
+    assert llm.requests[0]["messages"][0] == {"role": "system", "content": "Be kind."}
+    assert all(m["content"] != "x" for m in llm.requests[0]["messages"])
+
+
+def _pcm16(samples: object) -> bytes:
+    import numpy as np
+
+    return (np.clip(np.asarray(samples), -1, 1) * 32767).astype("<i2").tobytes()
