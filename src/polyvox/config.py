@@ -101,6 +101,9 @@ class RealtimeSettings(BaseModel):
     #: Most reply text waiting to be spoken, in characters (the language model is
     #: read no faster than that is spoken, past it).
     max_unspoken_chars: int = Field(default=4096, ge=1)
+    #: Decode the user's turn from the moment silence begins in it, so its transcript
+    #: is ready when server VAD ends the turn (bench/voice_agents.py measures both).
+    speculative_transcription: bool = True
 
 
 class Settings(BaseSettings):

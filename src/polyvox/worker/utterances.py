@@ -8,9 +8,9 @@ becomes a :class:`FinalJob`: the span its final reports, and the span to decode
 (``None`` when no speech was heard in it: silence is not decoded, Whisper would
 invent words for it).
 
-Speculation: from the moment silence has begun inside speech and its end padding
-has arrived, :meth:`Utterances.speculation` names the span a final would decode if
-that silence ended the utterance. The stream decodes it at once; when the final
+Speculation: from the moment silence has begun inside speech,
+:meth:`Utterances.speculation` names the span a final would decode if that silence
+ended the utterance (the stream decodes the part of it that has arrived). The stream decodes it at once; when the final
 comes (silence confirmed, or a commit with no speech since), its decode span is
 that same span and the result is used as it is. Speech that resumes clears it.
 """
@@ -207,7 +207,10 @@ class Utterances:
         end = round(silence_s * self._rate) + self._suffix_pad
         if self._spec is not None and self._spec.end != end:
             self._spec = None  # speech came back and stopped again
-        if self._spec is None and self.received >= end:
+        if self._spec is None:
+            # Named by the span the final will have; decoded from what has arrived (up
+            # to a window past where the silence began): not waiting for the rest of the
+            # end padding, which the detector has called silence, saves that much time.
             self._spec = Span(start, end)
 
     def _trim(self) -> None:

@@ -208,7 +208,7 @@ class InputAudio:
             request_id=self._host.request_id,
             vad=vad,
             turn_detection=TurnDetection.VOICE_ACTIVITY if detection else TurnDetection.CLIENT,
-            speculative=True,
+            speculative=self._host.settings.speculative_transcription,
             # Previews cost a decode each: only where someone reads them (captions), not
             # where the reply waits for the final.
             partials=not self._conversation and detection is not None and transcription is not None,
