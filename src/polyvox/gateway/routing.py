@@ -22,6 +22,8 @@ OPENAI_MODEL_FAMILIES = {
     "gpt-4o-mini-tts": "tts-1",
     "gpt-4o-transcribe": "whisper-1",
     "gpt-4o-mini-transcribe": "whisper-1",
+    # Pipecat's default transcription model.
+    "gpt-transcribe": "whisper-1",
     # What Pipecat's realtime transcription asks for.
     "gpt-realtime-whisper": "whisper-1",
 }

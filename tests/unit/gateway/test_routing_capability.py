@@ -48,7 +48,7 @@ def test_a_model_of_the_other_kind_is_a_clear_400() -> None:
     with pytest.raises(
         InvalidArgument,
         match=r"speech-to-text models: gpt-4o-mini-transcribe, gpt-4o-transcribe, "
-        r"gpt-realtime-whisper, whisper-1, whisper/tiny\.en",
+        r"gpt-realtime-whisper, gpt-transcribe, whisper-1, whisper/tiny\.en",
     ):
         routes.resolve("tts-1", capability=Capability.STT)
 
@@ -61,6 +61,7 @@ def test_a_model_of_the_other_kind_is_a_clear_400() -> None:
         "gpt-4o-mini-transcribe-2025-12-15",
         "gpt-4o-transcribe-2025-03-20",
         "gpt-realtime-whisper",
+        "gpt-transcribe",
     ],
 )
 def test_openai_transcription_names_serve_what_whisper_1_does(name: str) -> None:
