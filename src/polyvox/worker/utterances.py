@@ -10,9 +10,10 @@ invent words for it).
 
 Speculation: from the moment silence has begun inside speech,
 :meth:`Utterances.speculation` names the span a final would decode if that silence
-ended the utterance (the stream decodes the part of it that has arrived). The stream decodes it at once; when the final
-comes (silence confirmed, or a commit with no speech since), its decode span is
-that same span and the result is used as it is. Speech that resumes clears it.
+ended the utterance; the stream decodes at once the part of it that has arrived.
+When the final comes (silence confirmed, or a commit with no speech since), its
+decode span is that same span and the result is used as it is. Speech that
+resumes clears it.
 """
 
 from __future__ import annotations

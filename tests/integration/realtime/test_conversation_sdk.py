@@ -275,3 +275,23 @@ def _pcm16(samples: object) -> bytes:
     import numpy as np
 
     return (np.clip(np.asarray(samples), -1, 1) * 32767).astype("<i2").tobytes()
+
+
+async def test_a_silent_user_gets_a_new_response_after_the_idle_timeout(
+    rt_client: AsyncOpenAI, llm: ScriptedLlm
+) -> None:
+    llm.reset(TextReply("Hello."), TextReply("Are you still there?"))
+    async with rt_client.realtime.connect(model="gpt-realtime") as connection:
+        events = Events(connection.recv_bytes)
+        await events.until("session.created")
+        vad = {"type": "server_vad", "idle_timeout_ms": 300}
+        await connection.session.update(
+            session={"type": "realtime", "audio": {"input": {"turn_detection": vad}}}
+        )
+        await events.until("session.updated")
+        await connection.response.create()
+        await events.until("response.done")
+        later = await events.until("response.done")
+    assert later[0]["type"] == "input_audio_buffer.timeout_triggered"
+    assert later[-1]["response"]["status"] == "completed"
+    assert len(llm.requests) == 2

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from polyvox.config import RealtimeSettings
 from polyvox.gateway.realtime.conversation import Conversation
 from polyvox.gateway.realtime.session_config import SessionConfig
 from polyvox.gateway.routing import Router
+
+if TYPE_CHECKING:
+    from polyvox.gateway.realtime.responses import Response
 
 
 class SessionHost(Protocol):
@@ -42,3 +45,6 @@ class SessionHost(Protocol):
 
     async def user_turn_transcribed(self, item_id: str, transcript: str) -> None:
         """A user turn the server VAD ended has its transcript (auto response)."""
+
+    async def response_finished(self, response: Response) -> None:
+        """``response.done`` was sent (the idle timeout starts)."""

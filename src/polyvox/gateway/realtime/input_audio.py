@@ -156,6 +156,11 @@ class InputAudio:
         if self._decoder is not None and self._decoder.format != self._host.config.input_format:
             self._decoder = None
 
+    @property
+    def audio_ms(self) -> float:
+        """Input audio received so far (the clock of speech events)."""
+        return self._audio_ms
+
     def pending(self) -> list[asyncio.Future[str]]:
         """Transcripts not in yet (a response waits for them)."""
         return [future for future in self._transcripts.values() if not future.done()]

@@ -125,6 +125,10 @@ class Response:
         self._calls: dict[int, tuple[FunctionCall, int]] = {}
         #: Languages the reply's voice reads.
         self._languages: tuple[str, ...] = ()
+        #: Audio of the reply sent, in ms (final once it is done).
+        self.audio_ms = 0.0
+        #: The final status, once ``response.done`` is sent.
+        self.status: se.ResponseStatus = "in_progress"
 
     @property
     def done(self) -> bool:
@@ -180,7 +184,9 @@ class Response:
         except PolyvoxError as exc:
             await self._close_message(cancelled=True)
             done = self._object("failed", failure=(exc.code.value, exc.message))
+        self.status = done["status"]
         await self._host.send(se.response_done(response=done))
+        await self._host.response_finished(self)
 
     async def _respond(self) -> None:
         pending = self._transcripts()
@@ -332,6 +338,7 @@ class Response:
             if cancelled:
                 await speaker.cancel()
             # What the user can have heard: the audio sent, not the text generated.
+            self.audio_ms = speaker.sent_ms
             sent_ms = round(speaker.sent_ms)
             segments = heard_segments(speaker.heard(), sent_ms)
             transcript = cut_transcript(speaker.heard(), sent_ms)

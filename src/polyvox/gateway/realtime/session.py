@@ -22,6 +22,7 @@ keeps the words whose audio was sent.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any, Literal
@@ -108,6 +109,7 @@ class RealtimeSession(WebSocketSession):
         self._checks = SessionChecks(self)
         self.input = InputAudio(self, conversation=kind == "realtime")
         self.response: Response | None = None
+        self._idle_timer: asyncio.Task[None] | None = None
 
     @property
     def config(self) -> SessionConfig:
@@ -265,6 +267,7 @@ class RealtimeSession(WebSocketSession):
         self._start_response(self._checks.response_options(event.response))
 
     def _start_response(self, options: Any) -> None:
+        self._stop_idle_timer()
         self.response = Response(
             self,
             options,
@@ -289,7 +292,38 @@ class RealtimeSession(WebSocketSession):
             )
         await active.cancel("client_cancelled")
 
+    async def response_finished(self, response: Response) -> None:
+        """With ``idle_timeout_ms``, a user who stays silent that long after the reply
+        has played gets a new response (``input_audio_buffer.timeout_triggered``)."""
+        detection = self._config.turn_detection
+        if detection is None or detection.idle_timeout_ms is None or response.status != "completed":
+            return
+        wait_s = (response.audio_ms + detection.idle_timeout_ms) / 1000
+        self._stop_idle_timer()
+        self._idle_timer = asyncio.create_task(self._idle(wait_s), name="realtime-idle")
+
+    async def _idle(self, wait_s: float) -> None:
+        start_ms = round(self.input.audio_ms)
+        await asyncio.sleep(wait_s)
+        self._idle_timer = None
+        if self.response is not None and not self.response.done:
+            return
+        await self.send(
+            se.input_audio_timeout_triggered(
+                item_id=new_id("item"),
+                audio_start_ms=start_ms,
+                audio_end_ms=round(self.input.audio_ms),
+            )
+        )
+        self._start_response(self._checks.response_options(None))
+
+    def _stop_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
     async def user_turn_started(self) -> None:
+        self._stop_idle_timer()
         detection = self._config.turn_detection
         response = self.response
         if detection is None or not detection.interrupt_response:
@@ -307,6 +341,7 @@ class RealtimeSession(WebSocketSession):
         self._start_response(self._checks.response_options(None))
 
     async def on_end(self) -> None:
+        self._stop_idle_timer()
         if self.response is not None:
             await self.response.cancel("client_cancelled")
         await self.input.close()
