@@ -5,9 +5,10 @@ speculative transcription, and a scripted chat-completions server (first token
 after ``--llm-delay-s``, then 50 tokens/s). User utterances are made with Piper
 through the API first. Each conversation streams its microphone at real-time pace
 (20 ms appends of silence, the utterance spliced in when it speaks), with server VAD
-at its defaults (500 ms of silence ends a turn), waits for the reply to be sent,
-and speaks again; conversations start at staggered offsets so their turns do not
-all end in the same instant. Every fourth turn interrupts the reply once its first
+at its defaults (500 ms of silence ends a turn), listens to the reply (waits until
+it would have played from its first audio on), pauses half a second and speaks
+again; conversations start at staggered offsets so their turns do not all end in
+the same instant. Every fourth turn interrupts the reply once its first
 audio has arrived (barge-in).
 
 Voice-to-voice: from ``speech_stopped`` to the reply's first
@@ -69,11 +70,16 @@ class Turn:
     conversations: int
     variant: str
     voice_to_voice_s: float | None = None
+    #: speech_stopped → the turn's transcript (what speculation saves).
+    transcript_s: float | None = None
     barge_in: bool = False
     #: speech_started → the cancelled reply's last audio delta (negative: none after it).
     barge_in_stop_s: float | None = None
     #: First voiced audio sent → the cancelled reply's last audio delta.
     barge_in_from_voice_s: float | None = None
+    #: When the last reply will have finished playing (perf_counter), had it been played
+    #: from its first audio on: the user listens before speaking again.
+    played_at: float = 0.0
 
 
 @dataclass
@@ -127,7 +133,7 @@ async def conversation(
                 results[-1].conversations, results[-1].variant = conversations, variant
                 if results[-1].voice_to_voice_s is not None:
                     results[-1].voice_to_voice_s -= llm_delay_s
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(max(0.0, results[-1].played_at - time.perf_counter()) + 0.5)
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -142,6 +148,8 @@ async def one_turn(ws: Any, mic: Microphone, interruption: bytes | None) -> Turn
     voice_at: float | None = None
     last_delta_at = None
     dones = 0
+    reply_started_at: float | None = None
+    reply_bytes = 0
     async for message in ws:
         now = time.perf_counter()
         event = json.loads(message)
@@ -150,8 +158,17 @@ async def one_turn(ws: Any, mic: Microphone, interruption: bytes | None) -> Turn
             raise RuntimeError(event["error"])
         if kind == "input_audio_buffer.speech_stopped" and stopped_at is None:
             stopped_at = now
+        elif (
+            kind == "conversation.item.input_audio_transcription.completed"
+            and stopped_at is not None
+            and turn.transcript_s is None
+        ):
+            turn.transcript_s = now - stopped_at
         elif kind == "response.output_audio.delta":
             last_delta_at = now
+            if reply_started_at is None:
+                reply_started_at, reply_bytes = now, 0
+            reply_bytes += len(event["delta"]) * 3 // 4
             if first_delta_at is None and stopped_at is not None:
                 first_delta_at = now
                 turn.voice_to_voice_s = now - stopped_at
@@ -163,6 +180,9 @@ async def one_turn(ws: Any, mic: Microphone, interruption: bytes | None) -> Turn
             voice_at = mic.voiced_at
         elif kind == "response.done":
             dones += 1
+            if reply_started_at is not None:
+                turn.played_at = reply_started_at + reply_bytes / (RATE * 2)
+            reply_started_at = None
             if event["response"]["status"] == "cancelled" and started_again is not None:
                 turn.barge_in = True
                 assert last_delta_at is not None
@@ -265,19 +285,21 @@ async def main(args: argparse.Namespace) -> None:
                     variants.append(("after-stop", slow))
                 for round_index in range(args.turns if count == 1 else 1):
                     for name, gateway in variants:
-                        per = 1 if count == 1 else args.turns
-                        jobs = [
-                            conversation(
-                                gateway, clips[i % 2 :] + clips[: i % 2], interruption,
-                                turns=per, offset_s=random.uniform(0, 2.5) if count > 1 else 0,
-                                conversations=count, variant=name, llm_delay_s=args.llm_delay_s,
-                            )
-                            for i in range(count)
-                        ]  # fmt: skip
-                        if count == 1:
-                            # One turn per session, alternating: the barge-in every 4th.
-                            jobs = [one_session_turn(gateway, clips, interruption, round_index,
-                                                     name, args.llm_delay_s)]  # fmt: skip
+                        jobs = (
+                            # One turn per session, alternating variants; a barge-in every 4th.
+                            [one_session_turn(gateway, clips, interruption, round_index, name,
+                                              args.llm_delay_s)]
+                            if count == 1
+                            else [
+                                conversation(
+                                    gateway, clips[i % 2 :] + clips[: i % 2], interruption,
+                                    turns=args.turns, offset_s=random.uniform(0, 2.5),
+                                    conversations=count, variant=name,
+                                    llm_delay_s=args.llm_delay_s,
+                                )
+                                for i in range(count)
+                            ]
+                        )  # fmt: skip
                         for found in await asyncio.gather(*jobs):
                             turns.extend(found)
                         await asyncio.sleep(1.0)
@@ -312,11 +334,13 @@ def report(turns: list[Turn], first_audio: list[float], decode: list[float], arg
     for count, variant in dict.fromkeys((t.conversations, t.variant) for t in turns):
         mine = [t for t in turns if (t.conversations, t.variant) == (count, variant)]
         v2v = [t.voice_to_voice_s for t in mine if t.voice_to_voice_s is not None]
+        transcript = [t.transcript_s for t in mine if t.transcript_s is not None]
         stops = [t.barge_in_stop_s for t in mine if t.barge_in_stop_s is not None]
         from_voice = [t.barge_in_from_voice_s for t in mine if t.barge_in_from_voice_s is not None]
         rows.append({
             "conversations": count, "variant": variant, "turns": len(v2v),
             "v2v_p50_ms": percentile(v2v, 50) * 1000, "v2v_p95_ms": percentile(v2v, 95) * 1000,
+            "transcript_p50_ms": percentile(transcript, 50) * 1000,
             "barge_ins": len(stops),
             "barge_in_stop_p50_ms": percentile(stops, 50) * 1000,
             "barge_in_stop_max_ms": max(stops, default=float("nan")) * 1000,
@@ -327,12 +351,16 @@ def report(turns: list[Turn], first_audio: list[float], decode: list[float], arg
     load = os.getloadavg()[0]
     print(f"reference: whisper tiny.en decode of 2.5 s, median {decode_ms:.0f} ms; ", end="")
     print(f"piper first audio (HTTP), median {first_ms:.0f} ms; load average {load:.1f}")
-    header = "conv  variant       turns  v2v p50  v2v p95  barge-ins  stop p50  stop max  voice p50"
+    header = (
+        "conv  variant       turns  v2v p50  v2v p95  transcript p50  "
+        "barge-ins  stop p50  stop max  voice p50"
+    )
     print(header)
     for r in rows:
         print(
             f"{r['conversations']:>4}  {r['variant']:<12}  {r['turns']:>5}  "
-            f"{r['v2v_p50_ms']:7.0f}  {r['v2v_p95_ms']:7.0f}  {r['barge_ins']:>9}  "
+            f"{r['v2v_p50_ms']:7.0f}  {r['v2v_p95_ms']:7.0f}  {r['transcript_p50_ms']:14.0f}  "
+            f"{r['barge_ins']:>9}  "
             f"{r['barge_in_stop_p50_ms']:8.0f}  {r['barge_in_stop_max_ms']:8.0f}  "
             f"{r['barge_in_from_voice_p50_ms']:9.0f}"
         )
