@@ -23,7 +23,8 @@ import collections
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from polyvox.contract.types import (
     TranscriptionCommit,
     TranscriptionConfig,
     TranscriptionInput,
+    TranscriptSegment,
     TranscriptUpdate,
     TurnDetection,
     VadConfig,
@@ -379,15 +381,17 @@ class InputAudio:
             language=self._stream_config(route).language,
             request_id=self._host.request_id,
         )
-        segments = []
+        segments: list[TranscriptSegment] = []
         try:
             events = route.worker.client.transcribe(config, _once(samples), sample_rate_hz=rate_hz)
             async with contextlib.aclosing(events):
-                segments = [event async for event in events if hasattr(event, "seek")]
+                async for event in events:
+                    if isinstance(event, TranscriptSegment):
+                        segments.append(event)
         except PolyvoxError as exc:
             await self._fail_item(item_id, exc.code.value, exc.message)
             return
-        text = transcript_text(segments)  # type: ignore[arg-type]
+        text = transcript_text(segments)
         await self._transcribed(item_id, text, samples.size / rate_hz)
 
     async def _fail_item(self, item_id: str, code: str, message: str) -> None:
@@ -398,8 +402,8 @@ class InputAudio:
         if future is not None and not future.done():
             future.set_result("")
 
-    def _spawn(self, coroutine: object) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -53,10 +53,10 @@ from polyvox.gateway.realtime.ids import new_id
 from polyvox.gateway.realtime.input_audio import InputAudio
 from polyvox.gateway.realtime.items import item_to_wire
 from polyvox.gateway.realtime.llm import LlmClient
-from polyvox.gateway.realtime.responses import Response
+from polyvox.gateway.realtime.responses import Response, ResponseOptions
 from polyvox.gateway.realtime.session_checks import SessionChecks
 from polyvox.gateway.realtime.session_config import SessionConfig
-from polyvox.gateway.realtime.session_params import InputTranscription, VoiceId
+from polyvox.gateway.realtime.session_params import InputTranscription
 from polyvox.gateway.routing import Router
 from polyvox.gateway.sessions.base import SessionError, WebSocketSession
 from polyvox.text.segment import Segmenter
@@ -266,7 +266,7 @@ class RealtimeSession(WebSocketSession):
             )
         self._start_response(self._checks.response_options(event.response))
 
-    def _start_response(self, options: Any) -> None:
+    def _start_response(self, options: ResponseOptions) -> None:
         self._stop_idle_timer()
         self.response = Response(
             self,
@@ -345,7 +345,3 @@ class RealtimeSession(WebSocketSession):
         if self.response is not None:
             await self.response.cancel("client_cancelled")
         await self.input.close()
-
-
-def voice_name(voice: str | VoiceId) -> str:
-    return voice if isinstance(voice, str) else voice.id
