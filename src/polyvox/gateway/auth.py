@@ -42,7 +42,7 @@ def presented_key(scope: Scope) -> bytes | None:
                 return credentials.strip()
         elif name == b"x-api-key" and value.strip():
             return value.strip()
-    if scope["type"] == "websocket":
+    if scope.get("type") == "websocket":
         for name, value in scope.get("headers", ()):
             if name != b"sec-websocket-protocol":
                 continue
