@@ -10,7 +10,8 @@ Three things run at once, so that none waits for another:
 - the *pump* sends finals in utterance order as their decodes finish.
 
 Load: a final waits for a work slot; a speculation starts only when a slot is free
-now (otherwise the final decodes once it is due); a partial only when the worker's
+now (otherwise the final decodes once it is due), and on a busy worker only once
+the silence has lasted ``BUSY_SPECULATION_DELAY_S``; a partial only when the worker's
 scheduler has nothing else queued or running, so partials are the first thing a
 busy worker sheds, and they never hold up a final. A partial is not started while
 a silence that may end the utterance is going on (its final is about to be decoded).
@@ -49,6 +50,11 @@ from polyvox.worker.utterances import FinalJob, Span, Utterances
 
 _END = object()
 T = TypeVar("T")
+#: A busy worker starts a speculation only once the silence has lasted this long:
+#: the pauses inside a sentence (a comma) are mostly shorter, and each one would
+#: cost a decode thrown away, which other streams wait behind. An idle worker starts
+#: at once (wasted work costs nobody anything then).
+BUSY_SPECULATION_DELAY_S = 0.2
 
 
 def vad_parameters(vad: VadConfig | None) -> VadParameters:
@@ -186,6 +192,9 @@ class LiveTranscription:
             self._spec = None
         if span is None or self._spec is not None:
             return
+        busy = self._scheduler.queued or self._scheduler.running
+        if busy and self._utterances.silence_s < BUSY_SPECULATION_DELAY_S:
+            return  # asked again with the next chunk
         slot = self._admission.try_work_or_none()
         if slot is None:
             return  # busy: the final decodes once it is due (asked again next chunk)

@@ -143,6 +143,14 @@ class Utterances:
         ``None`` while speech goes on (or without speculation)."""
         return self._spec
 
+    @property
+    def silence_s(self) -> float:
+        """How long the silence that may end the speech in progress has lasted (0: none)."""
+        silence_s = self._detector.silence_started_s
+        if silence_s is None or not self._detector.in_speech:
+            return 0.0
+        return max(0.0, self.received / self._rate - silence_s)
+
     def audio(self, span: Span) -> np.ndarray:
         """A copy of the samples of ``span`` (decoded on another thread while audio
         keeps arriving)."""
