@@ -8,13 +8,14 @@ through the API first. Each conversation streams its microphone at real-time pac
 at its defaults (500 ms of silence ends a turn), listens to the reply (waits until
 it would have played from its first audio on), pauses half a second and speaks
 again; conversations start at staggered offsets so their turns do not all end in
-the same instant. Every fourth turn interrupts the reply once its first
-audio has arrived (barge-in).
+the same instant. Then, with a reply five times as long, 1 and 4 conversations
+cut in on each reply half a second after its first audio (barge-in).
 
 Voice-to-voice: from ``speech_stopped`` to the reply's first
 ``response.output_audio.delta``, minus the language model's first-token delay (not
 its pace). Barge-in: from ``speech_started`` to the last audio delta of the
-cancelled reply, and from the first voiced audio the client sent to that delta.
+cancelled reply (negative: none came after it), from the first voiced audio the
+client sent to that delta, and from ``speech_started`` to its ``response.done``.
 The reference pieces are measured in the same run: a Whisper tiny.en decode of a
 2.5 s utterance (int8, beam 1, 2 threads, in this process) and Piper's first audio
 through ``POST /v1/audio/speech``. At one conversation the two gateways take turns,
@@ -63,6 +64,10 @@ REPLY = (
     "It takes about forty minutes, and there is a cafe on board."
 )
 INTERRUPTION = "Wait, stop, that is enough."
+#: The barge-in phase's reply: long enough that it is still being generated and spoken
+#: when the user cuts in, half a second after its first audio.
+LONG_REPLY = " ".join([REPLY] * 5)
+INTERRUPT_AFTER_S = 0.5
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Turn:
     barge_in_stop_s: float | None = None
     #: First voiced audio sent → the cancelled reply's last audio delta.
     barge_in_from_voice_s: float | None = None
+    #: speech_started → the cancelled reply's response.done.
+    barge_in_done_s: float | None = None
     #: When the last reply will have finished playing (perf_counter), had it been played
     #: from its first audio on: the user listens before speaking again.
     played_at: float = 0.0
@@ -115,8 +122,8 @@ class Microphone:
 
 
 async def conversation(
-    gateway: Gateway, clips: list[bytes], interruption: bytes, *, turns: int, offset_s: float,
-    conversations: int, variant: str, llm_delay_s: float,
+    gateway: Gateway, clips: list[bytes], interruption: bytes | None, *, turns: int,
+    offset_s: float, conversations: int, variant: str, llm_delay_s: float, listen: bool = True,
 ) -> list[Turn]:  # fmt: skip
     url = gateway.url.replace("http://", "ws://") + "/v1/realtime"
     results: list[Turn] = []
@@ -127,13 +134,14 @@ async def conversation(
         await asyncio.sleep(offset_s)
         try:
             for index in range(turns):
-                interrupt = index % 4 == 3
                 mic.say(clips[index % len(clips)])
-                results.append(await one_turn(ws, mic, interruption if interrupt else None))
+                results.append(await one_turn(ws, mic, interruption))
                 results[-1].conversations, results[-1].variant = conversations, variant
                 if results[-1].voice_to_voice_s is not None:
                     results[-1].voice_to_voice_s -= llm_delay_s
-                await asyncio.sleep(max(0.0, results[-1].played_at - time.perf_counter()) + 0.5)
+                if listen:
+                    await asyncio.sleep(max(0.0, results[-1].played_at - time.perf_counter()))
+                await asyncio.sleep(0.5)
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -173,7 +181,8 @@ async def one_turn(ws: Any, mic: Microphone, interruption: bytes | None) -> Turn
                 first_delta_at = now
                 turn.voice_to_voice_s = now - stopped_at
                 if interruption is not None:
-                    mic.say(interruption)
+                    loop = asyncio.get_running_loop()
+                    loop.call_later(INTERRUPT_AFTER_S, mic.say, interruption)
                     interrupted_at = now
         elif kind == "input_audio_buffer.speech_started" and interrupted_at is not None:
             started_again = now
@@ -187,6 +196,7 @@ async def one_turn(ws: Any, mic: Microphone, interruption: bytes | None) -> Turn
                 turn.barge_in = True
                 assert last_delta_at is not None
                 turn.barge_in_stop_s = last_delta_at - started_again
+                turn.barge_in_done_s = now - started_again
                 if voice_at is not None:
                     turn.barge_in_from_voice_s = last_delta_at - voice_at
             # An interruption is a turn of its own: its reply ends this one.
@@ -286,13 +296,13 @@ async def main(args: argparse.Namespace) -> None:
                 for round_index in range(args.turns if count == 1 else 1):
                     for name, gateway in variants:
                         jobs = (
-                            # One turn per session, alternating variants; a barge-in every 4th.
-                            [one_session_turn(gateway, clips, interruption, round_index, name,
+                            # One turn per session, the variants taking turns.
+                            [one_session_turn(gateway, clips, None, round_index, name,
                                               args.llm_delay_s)]
                             if count == 1
                             else [
                                 conversation(
-                                    gateway, clips[i % 2 :] + clips[: i % 2], interruption,
+                                    gateway, clips[i % 2 :] + clips[: i % 2], None,
                                     turns=args.turns, offset_s=random.uniform(0, 2.5),
                                     conversations=count, variant=name,
                                     llm_delay_s=args.llm_delay_s,
@@ -303,11 +313,25 @@ async def main(args: argparse.Namespace) -> None:
                         for found in await asyncio.gather(*jobs):
                             turns.extend(found)
                         await asyncio.sleep(1.0)
+            # Barge-in: a long reply, cut in on half a second after its first audio.
+            llm.reset(TextReply(LONG_REPLY, first_token_delay_s=args.llm_delay_s))
+            for count in (1, 4):
+                jobs = [
+                    conversation(
+                        fast, clips[i % 2 :] + clips[: i % 2], interruption,
+                        turns=max(2, args.turns // 2), offset_s=random.uniform(0, 2.5),
+                        conversations=count, variant="barge-in", llm_delay_s=args.llm_delay_s,
+                        listen=False,
+                    )
+                    for i in range(count)
+                ]  # fmt: skip
+                for found in await asyncio.gather(*jobs):
+                    turns.extend(found)
     report(turns, first_audio, decode, args)
 
 
 async def one_session_turn(
-    gateway: Gateway, clips: list[bytes], interruption: bytes, index: int, name: str,
+    gateway: Gateway, clips: list[bytes], interruption: bytes | None, index: int, name: str,
     llm_delay_s: float,
 ) -> list[Turn]:  # fmt: skip
     url = gateway.url.replace("http://", "ws://") + "/v1/realtime"
@@ -318,7 +342,7 @@ async def one_session_turn(
         try:
             await asyncio.sleep(0.3)
             mic.say(clips[index % len(clips)])
-            turn = await one_turn(ws, mic, interruption if index % 4 == 3 else None)
+            turn = await one_turn(ws, mic, interruption)
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -337,6 +361,7 @@ def report(turns: list[Turn], first_audio: list[float], decode: list[float], arg
         transcript = [t.transcript_s for t in mine if t.transcript_s is not None]
         stops = [t.barge_in_stop_s for t in mine if t.barge_in_stop_s is not None]
         from_voice = [t.barge_in_from_voice_s for t in mine if t.barge_in_from_voice_s is not None]
+        done = [t.barge_in_done_s for t in mine if t.barge_in_done_s is not None]
         rows.append({
             "conversations": count, "variant": variant, "turns": len(v2v),
             "v2v_p50_ms": percentile(v2v, 50) * 1000, "v2v_p95_ms": percentile(v2v, 95) * 1000,
@@ -345,6 +370,7 @@ def report(turns: list[Turn], first_audio: list[float], decode: list[float], arg
             "barge_in_stop_p50_ms": percentile(stops, 50) * 1000,
             "barge_in_stop_max_ms": max(stops, default=float("nan")) * 1000,
             "barge_in_from_voice_p50_ms": percentile(from_voice, 50) * 1000,
+            "barge_in_done_p50_ms": percentile(done, 50) * 1000,
         })  # fmt: skip
     decode_ms = statistics.median(decode) * 1000
     first_ms = statistics.median(first_audio) * 1000
@@ -353,7 +379,7 @@ def report(turns: list[Turn], first_audio: list[float], decode: list[float], arg
     print(f"piper first audio (HTTP), median {first_ms:.0f} ms; load average {load:.1f}")
     header = (
         "conv  variant       turns  v2v p50  v2v p95  transcript p50  "
-        "barge-ins  stop p50  stop max  voice p50"
+        "barge-ins  stop p50  stop max  voice p50  done p50"
     )
     print(header)
     for r in rows:
@@ -362,7 +388,7 @@ def report(turns: list[Turn], first_audio: list[float], decode: list[float], arg
             f"{r['v2v_p50_ms']:7.0f}  {r['v2v_p95_ms']:7.0f}  {r['transcript_p50_ms']:14.0f}  "
             f"{r['barge_ins']:>9}  "
             f"{r['barge_in_stop_p50_ms']:8.0f}  {r['barge_in_stop_max_ms']:8.0f}  "
-            f"{r['barge_in_from_voice_p50_ms']:9.0f}"
+            f"{r['barge_in_from_voice_p50_ms']:9.0f}  {r['barge_in_done_p50_ms']:8.0f}"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     results = {

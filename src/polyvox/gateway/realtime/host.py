@@ -40,8 +40,12 @@ class SessionHost(Protocol):
     ) -> None:
         """Send an ``error`` event; the session goes on."""
 
+    def interrupt(self) -> None:
+        """Server VAD heard the user start speaking: stop the reply in progress now,
+        before ``speech_started`` goes out (barge-in)."""
+
     async def user_turn_started(self) -> None:
-        """Server VAD heard the user start speaking (barge-in)."""
+        """``speech_started`` went out: wait until the interrupted reply is done."""
 
     async def user_turn_transcribed(self, item_id: str, transcript: str) -> None:
         """A user turn the server VAD ended has its transcript (auto response)."""

@@ -265,6 +265,7 @@ class InputAudio:
         at_ms = round(stream.offset_ms + event.time_s * 1000)
         if event.kind is SpeechEventKind.STARTED:
             self._open_item = new_item_id()
+            self._host.interrupt()  # first: no reply audio goes out after speech_started
             await self._host.send(se.speech_started(item_id=self._open_item, audio_start_ms=at_ms))
             await self._host.user_turn_started()
             return

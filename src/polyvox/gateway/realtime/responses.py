@@ -137,13 +137,18 @@ class Response:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"realtime-{self.id}")
 
-    async def cancel(self, reason: se.StatusReason) -> None:
-        """Stop now (the worker stops speaking) and send ``response.done`` cancelled."""
+    def stop(self, reason: se.StatusReason) -> None:
+        """Stop now, without waiting: no audio delta is sent after this call (the
+        worker stops speaking; ``response.done`` cancelled follows)."""
         if self._task is None or self._task.done():
             return
         self._reason = reason
         self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def cancel(self, reason: se.StatusReason) -> None:
+        """:meth:`stop`, then wait until ``response.done`` is sent."""
+        self.stop(reason)
+        await self.wait()
 
     async def wait(self) -> None:
         if self._task is not None:

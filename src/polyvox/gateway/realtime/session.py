@@ -110,6 +110,8 @@ class RealtimeSession(WebSocketSession):
         self.input = InputAudio(self, conversation=kind == "realtime")
         self.response: Response | None = None
         self._idle_timer: asyncio.Task[None] | None = None
+        #: The reply a barge-in stopped, until its response.done is out.
+        self._interrupted: Response | None = None
 
     @property
     def config(self) -> SessionConfig:
@@ -322,14 +324,19 @@ class RealtimeSession(WebSocketSession):
             self._idle_timer.cancel()
             self._idle_timer = None
 
-    async def user_turn_started(self) -> None:
+    def interrupt(self) -> None:
         self._stop_idle_timer()
         detection = self._config.turn_detection
-        response = self.response
         if detection is None or not detection.interrupt_response:
             return
-        if response is not None and not response.done:
-            await response.cancel("turn_detected")
+        if self.response is not None and not self.response.done:
+            self.response.stop("turn_detected")
+            self._interrupted = self.response
+
+    async def user_turn_started(self) -> None:
+        interrupted, self._interrupted = self._interrupted, None
+        if interrupted is not None:
+            await interrupted.wait()
 
     async def user_turn_transcribed(self, item_id: str, transcript: str) -> None:
         detection = self._config.turn_detection
