@@ -295,3 +295,28 @@ async def test_a_silent_user_gets_a_new_response_after_the_idle_timeout(
     assert later[0]["type"] == "input_audio_buffer.timeout_triggered"
     assert later[-1]["response"]["status"] == "completed"
     assert len(llm.requests) == 2
+
+
+async def test_create_response_and_interrupt_response_off(
+    rt_client: AsyncOpenAI, llm: ScriptedLlm, speak_pcm: Speak
+) -> None:
+    llm.reset(TextReply(LONG_ANSWER, tokens_per_s=20))
+    clip = await speak_pcm(QUESTION)
+    vad = {"type": "server_vad", "create_response": False, "interrupt_response": False}
+    async with rt_client.realtime.connect(model="gpt-realtime") as connection:
+        events = Events(connection.recv_bytes)
+        await events.until("session.created")
+        await connection.session.update(
+            session={"type": "realtime", "audio": {"input": {"turn_detection": vad}}}
+        )
+        await events.until("session.updated")
+        await send_audio(sdk_append(connection), silence(0.3) + clip + silence(1.0))
+        turn = await events.until("conversation.item.done")
+        await connection.response.create()
+        await events.until("response.output_audio.delta")
+        await send_audio(sdk_append(connection), silence(0.3) + clip + silence(1.0))
+        rest = await events.until("response.done")
+    assert "response.created" not in [e["type"] for e in turn]  # no automatic reply
+    kinds = [e["type"] for e in rest]
+    assert "input_audio_buffer.speech_started" in kinds
+    assert rest[-1]["response"]["status"] == "completed"  # speaking did not interrupt it
