@@ -7,6 +7,7 @@ The session and its parts (they do the I/O):
 - ``input_audio``: the user's audio on a streaming Transcribe call; turns, transcripts.
 - ``responses``: one response: the language model asked, its text segmented, spoken.
 - ``speaker``: a reply's segments on one Synthesize stream; audio deltas as they come.
+- ``tool_calls``: a response's ``function_call`` items and their argument deltas.
 - ``audio_formats``: PCM 24 kHz and G.711 in and out; ``host``: what the parts need
   of the session.
 

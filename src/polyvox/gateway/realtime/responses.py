@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from polyvox.contract.types import Capability
@@ -33,7 +33,6 @@ from polyvox.gateway.realtime.items import (
     AnyItem,
     AssistantContent,
     AssistantMessage,
-    FunctionCall,
     ItemStatus,
     item_to_wire,
 )
@@ -50,6 +49,7 @@ from polyvox.gateway.realtime.session_config import AudioFormat
 from polyvox.gateway.realtime.session_params import FunctionTool, ToolChoiceFunction
 from polyvox.gateway.realtime.speaker import Speaker
 from polyvox.gateway.realtime.spoken import cut_transcript, heard_segments
+from polyvox.gateway.realtime.tool_calls import ToolCalls
 from polyvox.text.buffer import TextBuffer
 from polyvox.text.scripts import check_readable
 from polyvox.text.segment import Segmenter
@@ -97,7 +97,6 @@ class _Message:
     ref: se.PartRef
     text: str = ""
     speaker: Speaker | None = None
-    calls: list[FunctionCall] = field(default_factory=list)
 
 
 class Response:
@@ -121,8 +120,13 @@ class Response:
         self._usage: dict[str, int] | None = None
         self._reason: se.StatusReason | None = None
         self._task: asyncio.Task[None] | None = None
-        #: Tool calls by the model's index: the item and its place in the output.
-        self._calls: dict[int, tuple[FunctionCall, int]] = {}
+        self._tool_calls = ToolCalls(
+            host,
+            response_id=self.id,
+            output=self._output,
+            add_to_conversation=self._add_to_conversation,
+            out_of_band=options.out_of_band,
+        )
         #: Languages the reply's voice reads.
         self._languages: tuple[str, ...] = ()
         #: Audio of the reply sent, in ms (final once it is done).
@@ -220,11 +224,11 @@ class Response:
                 if isinstance(delta, TextDelta):
                     await self._text(delta.text)
                 elif isinstance(delta, ToolCallStart):
-                    await self._call_started(delta)
+                    await self._tool_calls.started(delta)
                 elif isinstance(delta, ToolCallArgumentsDelta):
-                    await self._call_arguments(delta)
+                    await self._tool_calls.arguments(delta)
                 elif isinstance(delta, ToolCallDone):
-                    await self._call_done(delta)
+                    await self._tool_calls.done(delta)
                 elif isinstance(delta, Finish) and delta.usage is not None:
                     self._usage = {
                         "input_tokens": delta.usage.input_tokens,
@@ -381,59 +385,3 @@ class Response:
         for gone in dropped:
             await self._host.send(se.item_deleted(item_id=gone))
         await self._host.send(se.item_added(item=item_to_wire(item), previous_item_id=previous))
-
-    # -- function calls -----------------------------------------------------------
-
-    async def _call_started(self, start: ToolCallStart) -> None:
-        call = FunctionCall(
-            id=new_item_id(),
-            type="function_call",
-            name=start.name,
-            arguments="",
-            call_id=start.call_id,
-            status="in_progress",
-        )
-        self._calls[start.index] = (call, len(self._output))
-        self._output.append(item_to_wire(call))
-        await self._host.send(
-            se.output_item_added(
-                response_id=self.id, output_index=len(self._output) - 1, item=item_to_wire(call)
-            )
-        )
-        await self._add_to_conversation(call)
-
-    async def _call_arguments(self, delta: ToolCallArgumentsDelta) -> None:
-        call, index = self._calls[delta.index]
-        await self._host.send(
-            se.function_call_arguments_delta(
-                response_id=self.id,
-                item_id=call.id or "",
-                output_index=index,
-                call_id=delta.call_id,
-                delta=delta.delta,
-            )
-        )
-
-    async def _call_done(self, done: ToolCallDone) -> None:
-        call, index = self._calls[done.index]
-        finished = call.model_copy(update={"arguments": done.arguments, "status": "completed"})
-        await self._host.send(
-            se.function_call_arguments_done(
-                response_id=self.id,
-                item_id=call.id or "",
-                output_index=index,
-                call_id=done.call_id,
-                name=done.name,
-                arguments=done.arguments,
-            )
-        )
-        wire = item_to_wire(finished)
-        self._output[index] = wire
-        if not self._options.out_of_band and finished.id in self._host.conversation:
-            conversation = self._host.conversation
-            conversation.replace(finished)
-            previous = conversation.previous_id(finished.id or "")
-            await self._host.send(se.item_done(item=wire, previous_item_id=previous))
-        await self._host.send(
-            se.output_item_done(response_id=self.id, output_index=index, item=wire)
-        )
