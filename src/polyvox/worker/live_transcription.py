@@ -237,7 +237,9 @@ class LiveTranscription:
         decoded = await self._run_decode(audio, self._preview, slot=slot)
         self._utterances.partial_cost_s = time.perf_counter() - started
         text = transcript_text(decoded.segments)
-        if text and utterance >= self._finalized and utterance == self._utterances.utterance:
+        # Sent unless its utterance's final has gone out (finals and partials share the
+        # output queue, so one put before the final's is read before it).
+        if text and utterance >= self._finalized:
             self._out.put_nowait(
                 TranscriptUpdate(
                     utterance, False, text, span.start / self._rate, span.end / self._rate
