@@ -41,6 +41,14 @@ BAD = [
         "not_found", "session.audio.input.transcription.model",
     ),
     (
+        "language the model cannot transcribe",
+        {"type": "session.update",
+         "session": {"type": "realtime",
+                     "audio": {"input": {"transcription": {"model": "whisper-1",
+                                                           "language": "fr"}}}}},
+        "invalid_argument", "session.audio.input.transcription.language",
+    ),
+    (
         "other session type",
         {"type": "session.update", "session": {"type": "transcription"}},
         "invalid_value", "session.type",

@@ -8,8 +8,9 @@ and the session's bounds (tools, metadata, an item's audio). A failure is a
 
 from __future__ import annotations
 
-from polyvox.contract.types import Capability
+from polyvox.contract.types import Capability, ModelInfo
 from polyvox.errors import PolyvoxError
+from polyvox.gateway.languages import resolve_language
 from polyvox.gateway.realtime.audio_formats import bytes_per_second
 from polyvox.gateway.realtime.client_events import ClientEventError, ResponseParams
 from polyvox.gateway.realtime.host import SessionHost
@@ -37,8 +38,16 @@ class SessionChecks:
             config = self._host.config.apply(params)
         except ValueError as exc:
             raise ClientEventError("invalid_value", str(exc), param="session.type") from None
-        if config.transcription is not None and config.transcription.model:
-            self._stt_model(config.transcription.model, "session.audio.input.transcription.model")
+        transcription = config.transcription
+        if transcription is not None:
+            name = transcription.model or self._host.settings.stt_model
+            model = self._stt_model(name, "session.audio.input.transcription.model")
+            try:
+                resolve_language(model, transcription.language)
+            except PolyvoxError as exc:
+                raise ClientEventError(
+                    exc.code.value, exc.message, param="session.audio.input.transcription.language"
+                ) from None
         if config.type == "realtime":
             self.voice(config.voice, "session.audio.output.voice")
             self._tools(config.tools, "session.tools")
@@ -55,9 +64,9 @@ class SessionChecks:
         except PolyvoxError as exc:
             raise ClientEventError(exc.code.value, exc.message, param=param) from None
 
-    def _stt_model(self, name: str, param: str) -> None:
+    def _stt_model(self, name: str, param: str) -> ModelInfo:
         try:
-            self._host.router.resolve(name, capability=Capability.STT)
+            return self._host.router.resolve(name, capability=Capability.STT).model
         except PolyvoxError as exc:
             raise ClientEventError(exc.code.value, exc.message, param=param) from None
 
