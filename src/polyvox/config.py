@@ -27,9 +27,11 @@ DEFAULT_MODEL = "piper/en_US-joe-medium"
 #: OpenAI's ``tts-1-hd`` maps here when the kokoro engine is configured.
 HD_MODEL = "kokoro/kokoro-82m-int8"
 
-#: OpenAI's voice names; each maps to a native voice of the requested model.
+#: OpenAI's voice names (every one its speech and Realtime APIs take); each maps to a
+#: native voice of the requested model, so any of them works with every model.
 OPENAI_VOICES = (
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
+    "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage",
+    "shimmer", "verse",
 )  # fmt: skip
 
 
@@ -77,6 +79,49 @@ def _default_engines() -> dict[str, EngineSettings]:
         "espeak": EngineSettings(),
         "whisper": EngineSettings(),
     }
+
+
+class RealtimeLlmSettings(BaseModel):
+    """The user's OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp's
+    server, OpenAI...): what answers in a ``/v1/realtime`` conversation."""
+
+    model_config = {"extra": "forbid"}
+
+    #: Up to, not including, ``/chat/completions`` (e.g. ``http://localhost:11434/v1``);
+    #: unset: conversations get a failed response saying so (transcription still works).
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = None
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    #: Longest wait for the next token, the first one included.
+    read_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class RealtimeSettings(BaseModel):
+    """``/v1/realtime``: the language model, the speech models and a session's bounds."""
+
+    model_config = {"extra": "forbid"}
+
+    llm: RealtimeLlmSettings = Field(default_factory=RealtimeLlmSettings)
+    #: Speaks the replies (an alias or a native id).
+    tts_model: str = "tts-1"
+    #: Transcribes the user when the session names no transcription model.
+    stt_model: str = "whisper-1"
+    #: Largest client message, in bytes (OpenAI's: 15 MiB of base64 audio per append).
+    max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    #: Most input audio held uncommitted (client-committed turns), in seconds.
+    max_input_buffer_s: float = Field(default=120.0, gt=0)
+    #: Conversation bounds: items, and characters of text in them (oldest dropped past them).
+    max_conversation_items: int = Field(default=500, ge=1)
+    max_conversation_chars: int = Field(default=200_000, ge=1)
+    #: Most function tools a session or response may declare.
+    max_tools: int = Field(default=128, ge=0)
+    #: Most reply text waiting to be spoken, in characters (the language model is
+    #: read no faster than that is spoken, past it).
+    max_unspoken_chars: int = Field(default=4096, ge=1)
+    #: Decode the user's turn from the moment silence begins in it, so its transcript
+    #: is ready when server VAD ends the turn (bench/voice_agents.py measures both).
+    speculative_transcription: bool = True
 
 
 class Settings(BaseSettings):
@@ -132,6 +177,8 @@ class Settings(BaseSettings):
     worker_stop_timeout_s: float = Field(default=15.0, gt=0)
     #: Seconds between Describe polls of each worker (resident models for routing).
     describe_interval_s: float = Field(default=1.0, gt=0)
+    #: ``/v1/realtime`` (voice agents): the language model and session bounds.
+    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -146,6 +146,13 @@ class ScriptedLlm:
         with self._lock:
             self._script.extend(replies)
 
+    def reset(self, *replies: Reply) -> None:
+        """Replace the script (and forget the requests): one server shared by many tests."""
+        with self._lock:
+            self._script = list(replies)
+            self._record = _Record()
+            self._disconnected.clear()
+
     # -- lifecycle --------------------------------------------------------------
 
     def __enter__(self) -> ScriptedLlm:

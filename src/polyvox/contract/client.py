@@ -33,6 +33,7 @@ from polyvox.contract.types import (
     SynthesisEvent,
     TranscriptEvent,
     TranscriptionConfig,
+    TranscriptionInput,
     WorkerDescription,
 )
 
@@ -101,13 +102,17 @@ async def _write_segments(
 async def _write_audio(
     call: grpc.aio.StreamStreamCall,
     config: TranscriptionConfig,
-    audio: AsyncIterable[np.ndarray],
+    audio: AsyncIterable[TranscriptionInput],
     sample_rate_hz: int,
 ) -> None:
-    """Send config, mono float32 audio, end; explicit writes, as in _write_segments."""
+    """Send config, mono float32 audio (and commits or clears), end; explicit writes, as
+    in _write_segments."""
     try:
         await call.write(codec.transcription_config_to_pb(config))
         async for samples in audio:
+            if not isinstance(samples, np.ndarray):
+                await call.write(codec.transcription_control_to_pb(samples))
+                continue
             data = np.asarray(samples, dtype=np.float32)
             for start in range(0, data.size, _TRANSCRIBE_CHUNK_SAMPLES):
                 piece = data[start : start + _TRANSCRIBE_CHUNK_SAMPLES]
@@ -192,12 +197,13 @@ class WorkerClient:
     async def transcribe(
         self,
         config: TranscriptionConfig,
-        audio: AsyncIterable[np.ndarray],
+        audio: AsyncIterable[TranscriptionInput],
         *,
         sample_rate_hz: int,
     ) -> AsyncGenerator[TranscriptEvent, None]:
-        """Send mono float32 ``audio`` at the model's rate; yield what the worker sends
-        back. Failures raise the matching PolyvoxError."""
+        """Send mono float32 ``audio`` at the model's rate (in streaming mode, with
+        commits and clears between its chunks); yield what the worker sends back.
+        Failures raise the matching PolyvoxError."""
         call = self._stub.Transcribe()
         writer = asyncio.create_task(_write_audio(call, config, audio, sample_rate_hz))
         try:

@@ -27,10 +27,15 @@ from polyvox.contract.types import (
     SynthesisConfig,
     SynthesisEvent,
     TranscriptEvent,
+    TranscriptionClear,
+    TranscriptionCommit,
     TranscriptionConfig,
     TranscriptionInfo,
+    TranscriptionInput,
     TranscriptSegment,
     TranscriptUpdate,
+    TurnDetection,
+    VadConfig,
     VoiceInfo,
     Word,
     WorkerDescription,
@@ -52,6 +57,13 @@ _SPEECH_KIND_PB = {
 }
 _SPEECH_KIND = {value: key for key, value in _SPEECH_KIND_PB.items()}
 MessageT = TypeVar("MessageT", bound=Message)
+_TURN_DETECTION_PB = {
+    TurnDetection.VOICE_ACTIVITY: pb.TURN_DETECTION_VOICE_ACTIVITY,
+    TurnDetection.CLIENT: pb.TURN_DETECTION_CLIENT,
+}
+_TURN_DETECTION: dict[int, TurnDetection] = {
+    value: key for key, value in _TURN_DETECTION_PB.items()
+}
 _SAMPLE_DTYPES: dict[int, np.dtype[Any]] = {
     pb.SAMPLE_FORMAT_F32LE: np.dtype("<f4"),
     pb.SAMPLE_FORMAT_S16LE: np.dtype("<i2"),
@@ -280,20 +292,43 @@ def synthesis_event_from_pb(out: pb.SynthesizeOut) -> SynthesisEvent:
 # --- transcription -----------------------------------------------------------------
 
 
-def transcription_config_to_pb(config: TranscriptionConfig) -> pb.TranscribeIn:
-    return pb.TranscribeIn(
-        config=pb.TranscriptionConfig(
-            model_id=config.model_id,
-            language=config.language or "",
-            prompt=config.prompt or "",
-            temperature=config.temperature,
-            word_timestamps=config.word_timestamps,
-            vad_filter=config.vad_filter,
-            streaming=config.streaming,
-            request_id=config.request_id,
-            options=dict(config.options),
-        )
+def vad_config_to_pb(vad: VadConfig) -> pb.VadConfig:
+    return pb.VadConfig(
+        threshold=vad.threshold,
+        prefix_padding_ms=vad.prefix_padding_ms,
+        silence_duration_ms=vad.silence_duration_ms,
+        suffix_padding_ms=vad.suffix_padding_ms,
     )
+
+
+def vad_config_from_pb(vad: pb.VadConfig) -> VadConfig:
+    # float32 on the wire: 0.6 comes back as 0.6000000238; six digits are plenty.
+    return VadConfig(
+        threshold=round(vad.threshold, 6),
+        prefix_padding_ms=vad.prefix_padding_ms,
+        silence_duration_ms=vad.silence_duration_ms,
+        suffix_padding_ms=vad.suffix_padding_ms,
+    )
+
+
+def transcription_config_to_pb(config: TranscriptionConfig) -> pb.TranscribeIn:
+    message = pb.TranscriptionConfig(
+        model_id=config.model_id,
+        language=config.language or "",
+        prompt=config.prompt or "",
+        temperature=config.temperature,
+        word_timestamps=config.word_timestamps,
+        vad_filter=config.vad_filter,
+        streaming=config.streaming,
+        request_id=config.request_id,
+        options=dict(config.options),
+        turn_detection=_TURN_DETECTION_PB[config.turn_detection],
+        speculative=config.speculative,
+        no_partials=not config.partials,
+    )
+    if config.vad is not None:
+        message.vad.CopyFrom(vad_config_to_pb(config.vad))
+    return pb.TranscribeIn(config=message)
 
 
 def transcription_config_from_pb(message: pb.TranscribeIn) -> TranscriptionConfig:
@@ -311,11 +346,50 @@ def transcription_config_from_pb(message: pb.TranscribeIn) -> TranscriptionConfi
         streaming=config.streaming,
         request_id=config.request_id,
         options=dict(config.options),
+        vad=vad_config_from_pb(config.vad) if config.HasField("vad") else None,
+        turn_detection=_turn_detection_from_pb(config.turn_detection),
+        speculative=config.speculative,
+        partials=not config.no_partials,
     )
+
+
+def _turn_detection_from_pb(value: int) -> TurnDetection:
+    try:
+        return _TURN_DETECTION[value]
+    except KeyError:
+        raise InvalidArgument(f"unknown turn detection {value}") from None
 
 
 def transcription_audio_to_pb(samples: np.ndarray, sample_rate_hz: int) -> pb.TranscribeIn:
     return pb.TranscribeIn(audio=audio_chunk_to_pb(AudioChunk(0, samples, sample_rate_hz)))
+
+
+def transcription_control_to_pb(item: TranscriptionCommit | TranscriptionClear) -> pb.TranscribeIn:
+    """A Commit or Clear message (streaming mode)."""
+    if isinstance(item, TranscriptionCommit):
+        if item.id <= 0:
+            raise ValueError("a commit's id is a positive number")
+        return pb.TranscribeIn(commit=pb.Commit(id=item.id))
+    return pb.TranscribeIn(clear=pb.Clear())
+
+
+def transcription_input_from_pb(message: pb.TranscribeIn) -> AudioChunk | TranscriptionInput | None:
+    """One message after the config: audio, a commit or a clear; ``None`` at End.
+
+    Raises InvalidArgument for anything else (a second config, an empty message).
+    """
+    kind = message.WhichOneof("item")
+    if kind == "audio":
+        return audio_chunk_from_pb(message.audio)
+    if kind == "commit":
+        if message.commit.id == 0:
+            raise InvalidArgument("a Commit needs an id (not 0)")
+        return TranscriptionCommit(message.commit.id)
+    if kind == "clear":
+        return TranscriptionClear()
+    if kind == "end":
+        return None
+    raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
 
 
 END_OF_TRANSCRIPTION_INPUT = pb.TranscribeIn(end=pb.EndOfInput())
@@ -374,6 +448,7 @@ def transcript_event_to_pb(event: TranscriptEvent) -> pb.TranscribeOut:
                 start_s=event.start_s,
                 end_s=event.end_s,
                 segments=[segment_to_pb(s) for s in event.segments],
+                commit_id=event.commit_id,
             )
         )
     return pb.TranscribeOut(
@@ -401,6 +476,7 @@ def transcript_event_from_pb(out: pb.TranscribeOut) -> TranscriptEvent:
             start_s=update.start_s,
             end_s=update.end_s,
             segments=tuple(segment_from_pb(s) for s in update.segments),
+            commit_id=update.commit_id,
         )
     info = out.info
     return TranscriptionInfo(

@@ -119,6 +119,29 @@ PAUSE = Pause()
 # --- transcription -----------------------------------------------------------------
 
 
+class TurnDetection(StrEnum):
+    """Who ends an utterance of a streaming transcription."""
+
+    #: A long enough silence (``VadConfig.silence_duration_ms``); a commit ends one early.
+    VOICE_ACTIVITY = "voice_activity"
+    #: Only the client, with :class:`TranscriptionCommit`.
+    CLIENT = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class VadConfig:
+    """Voice activity detection settings of one streaming transcription."""
+
+    #: Speech probability, 0 to 1, at or above which a window counts as speech.
+    threshold: float = 0.5
+    #: Audio before the detected start of speech that belongs to the utterance.
+    prefix_padding_ms: int = 100
+    #: Silence that ends an utterance.
+    silence_duration_ms: int = 500
+    #: Audio after the last speech that belongs to the utterance.
+    suffix_padding_ms: int = 100
+
+
 @dataclass(frozen=True, slots=True)
 class TranscriptionConfig:
     """Per-stream transcription settings, sent first on a Transcribe stream."""
@@ -135,6 +158,31 @@ class TranscriptionConfig:
     streaming: bool = False
     request_id: str = ""
     options: Mapping[str, str] = field(default_factory=dict)
+    #: Streaming mode: voice activity detection (None: the worker's defaults).
+    vad: VadConfig | None = None
+    turn_detection: TurnDetection = TurnDetection.VOICE_ACTIVITY
+    #: Streaming mode: decode an utterance from the moment silence begins in it, so
+    #: its final is ready once the silence is confirmed (discarded if speech resumes).
+    speculative: bool = False
+    #: Streaming mode: partial transcripts while an utterance is spoken.
+    partials: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionCommit:
+    """End the utterance here (streaming mode); one final with this ``id`` answers."""
+
+    #: Chosen by the client, echoed by the final; not 0.
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionClear:
+    """Drop the audio since the last utterance ended (streaming mode); no final answers."""
+
+
+#: What a client sends on a Transcribe stream after its config (audio: mono float32).
+TranscriptionInput = np.ndarray | TranscriptionCommit | TranscriptionClear
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +264,9 @@ class TranscriptUpdate:
     end_s: float
     #: The final transcript's segments; empty for a partial one.
     segments: tuple[TranscriptSegment, ...] = ()
+    #: The :class:`TranscriptionCommit` this final answers; 0 when voice activity
+    #: detection (or the end of audio) ended the utterance.
+    commit_id: int = 0
 
 
 #: Everything a Transcribe stream yields.

@@ -68,6 +68,9 @@ class VadParameters:
     speech_pad_ms: int = 100
     #: Stretches of speech shorter than this are dropped by ``speech_spans``, in ms.
     min_speech_ms: int = 250
+    #: Margin added before a start, in ms, when it differs from ``speech_pad_ms``
+    #: (the Realtime API's ``prefix_padding_ms``); None: ``speech_pad_ms``.
+    start_pad_ms: int | None = None
 
 
 @runtime_checkable
@@ -128,6 +131,21 @@ class VoiceActivityDetector(ABC):
     @abstractmethod
     def flush(self) -> list[SpeechEvent]:
         """End of audio: close an open stretch of speech."""
+
+    @property
+    @abstractmethod
+    def silence_started_s(self) -> float | None:
+        """Inside speech, where the silence that may end it began (stream seconds): set
+        from the first window below the detector's silence level until speech resumes
+        (then None again) or the silence ends the stretch. None outside speech.
+
+        A streaming transcription starts decoding here, so that the transcript is
+        ready when the silence has lasted long enough to end the utterance."""
+
+    @abstractmethod
+    def restart(self) -> None:
+        """Forget the speech in progress (the client ended the utterance): audio from
+        here on starts a new stretch, reaching back no further than this point."""
 
 
 class TranscriptionModel(LoadedModel):

@@ -89,6 +89,8 @@ class SileroVadStream(VoiceActivityDetector):
         self._neg_threshold = max(params.threshold - _HYSTERESIS, 0.01)
         self._min_silence = SAMPLE_RATE_HZ * params.min_silence_ms // 1000
         self._pad = SAMPLE_RATE_HZ * params.speech_pad_ms // 1000
+        start_pad_ms = params.speech_pad_ms if params.start_pad_ms is None else params.start_pad_ms
+        self._start_pad = SAMPLE_RATE_HZ * start_pad_ms // 1000
         self._state, self._context = vad.initial_state()
         self._pending = np.zeros(0, np.float32)
         #: Samples of the stream already run through the model.
@@ -101,6 +103,19 @@ class SileroVadStream(VoiceActivityDetector):
     @property
     def in_speech(self) -> bool:
         return self._triggered
+
+    @property
+    def silence_started_s(self) -> float | None:
+        if not self._triggered or self._silence_from is None:
+            return None
+        return self._silence_from / SAMPLE_RATE_HZ
+
+    def restart(self) -> None:
+        # The recurrent state and context are kept: they describe the audio, not the
+        # stretch, and a fresh state would need a few windows to settle again.
+        self._triggered = False
+        self._silence_from = None
+        self._last_stop = self._processed + self._pending.size
 
     def push(self, samples: np.ndarray) -> list[SpeechEvent]:
         self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
@@ -138,7 +153,7 @@ class SileroVadStream(VoiceActivityDetector):
             self._silence_from = None
             if not self._triggered:
                 self._triggered = True
-                start = max(window_start - self._pad, self._last_stop)
+                start = max(window_start - self._start_pad, self._last_stop)
                 return self._event(SpeechEventKind.STARTED, start)
         elif probability < self._neg_threshold and self._triggered:
             if self._silence_from is None:

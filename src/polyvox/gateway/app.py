@@ -14,14 +14,31 @@ from polyvox.config import Settings
 from polyvox.gateway.errors import error_response, install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
+from polyvox.gateway.realtime.llm import LlmClient, LlmEndpoint
 from polyvox.gateway.registry.local import LocalRegistry
-from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
+from polyvox.gateway.routes import catalog, health, ps, realtime, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.gateway.waiting_line import Lines
 from polyvox.supervisor.supervisor import Supervisor
 from polyvox.text.segment import Segmenters
 
 logger = logging.getLogger(__name__)
+
+
+def _realtime_llm(settings: Settings) -> LlmClient | None:
+    """One client (one connection pool) to the user's language model, if configured."""
+    llm = settings.realtime.llm
+    if not llm.base_url or not llm.model:
+        return None
+    return LlmClient(
+        LlmEndpoint(
+            base_url=llm.base_url,
+            model=llm.model,
+            api_key=llm.api_key.get_secret_value() if llm.api_key else None,
+            connect_timeout_s=llm.connect_timeout_s,
+            read_timeout_s=llm.read_timeout_s,
+        )
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -37,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         describe_interval_s=settings.describe_interval_s,
         on_stream_end=lines.stream_ended,
     )
+    realtime_llm = _realtime_llm(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await starting
             await registry.stop()
+            if realtime_llm is not None:
+                await realtime_llm.aclose()
 
     app = FastAPI(title="Polyvox", version=polyvox.__version__, lifespan=lifespan)
     app.state.settings = settings
@@ -59,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.router = Router(settings, registry)
     # Segmenters for the HTTP and WebSocket paths, one per language: rules compile once.
     app.state.segmenters = Segmenters(settings.segmentation)
+    app.state.realtime_llm = realtime_llm
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit,
@@ -67,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Request ids, CORS, metrics, API keys: around everything above and below.
     install_operations(app, settings, registry, lines)
-    for module in (speech, transcriptions, catalog, health, ps):
+    for module in (speech, transcriptions, realtime, catalog, health, ps):
         app.include_router(module.router)
     app.add_api_websocket_route("/{path:path}", _unknown_websocket)  # last: a catch-all
     return app

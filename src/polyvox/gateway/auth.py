@@ -1,9 +1,12 @@
 """ASGI middleware requiring an API key on every route but the probes and metrics.
 
 A key comes as ``Authorization: Bearer <key>`` (what the OpenAI SDK sends) or
-``X-API-Key: <key>``. The presented key is compared with every configured key in
-constant time (``hmac.compare_digest``, no early exit), so timing tells nothing
-about which key, or how much of one, matched. Keys are never logged.
+``X-API-Key: <key>``; a WebSocket handshake may carry it as the subprotocol
+``openai-insecure-api-key.<key>`` instead, as OpenAI's browser clients send it
+(a browser cannot set headers on a WebSocket). The presented key is compared
+with every configured key in constant time (``hmac.compare_digest``, no early
+exit), so timing tells nothing about which key, or how much of one, matched.
+Keys are never logged.
 
 Refusals use OpenAI's error shape with code ``invalid_api_key``. A WebSocket
 handshake without a valid key is refused before it is accepted, with the same
@@ -22,13 +25,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyvox.gateway.errors import json_error_bytes
 
+#: The subprotocol prefix of a key in a WebSocket handshake (OpenAI's browser clients).
+SUBPROTOCOL_KEY_PREFIX = b"openai-insecure-api-key."
 #: Liveness, readiness and scraping stay open: orchestrators and Prometheus send no key.
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _POLICY_VIOLATION = 1008
 
 
 def presented_key(scope: Scope) -> bytes | None:
-    """The key a request carries, from ``Authorization: Bearer`` or ``X-API-Key``."""
+    """The key a request carries, from ``Authorization: Bearer`` or ``X-API-Key`` (or a
+    WebSocket handshake's ``openai-insecure-api-key.<key>`` subprotocol)."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             scheme, _, credentials = value.partition(b" ")
@@ -36,6 +42,16 @@ def presented_key(scope: Scope) -> bytes | None:
                 return credentials.strip()
         elif name == b"x-api-key" and value.strip():
             return value.strip()
+    if scope.get("type") == "websocket":
+        for name, value in scope.get("headers", ()):
+            if name != b"sec-websocket-protocol":
+                continue
+            for protocol in value.split(b","):
+                protocol = protocol.strip()
+                if protocol.startswith(SUBPROTOCOL_KEY_PREFIX) and len(protocol) > len(
+                    SUBPROTOCOL_KEY_PREFIX
+                ):
+                    return protocol[len(SUBPROTOCOL_KEY_PREFIX) :]
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -14,6 +15,19 @@ from polyvox.voices import is_blend, resolve_blend
 #: OpenAI model names served without configuration when their target is; a
 #: ``model_aliases`` entry of the same name wins.
 BUILTIN_ALIASES = {"whisper-1": "whisper/tiny.en"}
+#: OpenAI's newer model names, with their dated snapshots (``gpt-4o-mini-tts-2025-12-15``),
+#: are served by the model an older name points to (``tts-1``, ``whisper-1``): agent
+#: frameworks send these by default. Where the older name is an alias, so are these.
+OPENAI_MODEL_FAMILIES = {
+    "gpt-4o-mini-tts": "tts-1",
+    "gpt-4o-transcribe": "whisper-1",
+    "gpt-4o-mini-transcribe": "whisper-1",
+    # Pipecat's default transcription model.
+    "gpt-transcribe": "whisper-1",
+    # What Pipecat's realtime transcription asks for.
+    "gpt-realtime-whisper": "whisper-1",
+}
+_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _KIND = {Capability.TTS: "text-to-speech", Capability.STT: "speech-to-text"}
 _ROUTE = {Capability.TTS: "/v1/audio/speech", Capability.STT: "/v1/audio/transcriptions"}
 
@@ -79,13 +93,30 @@ class Router:
         return found
 
     def native_id(self, name: str) -> str:
-        return self._settings.model_aliases.get(name) or BUILTIN_ALIASES.get(name, name)
+        """The native id ``name`` stands for: a configured alias, a built-in one, an
+        OpenAI model family (snapshots too) through its older name, or ``name`` itself."""
+        if (target := self._alias(name)) is not None:
+            return target
+        family = OPENAI_MODEL_FAMILIES.get(_SNAPSHOT.sub("", name))
+        if family is not None and name not in self.catalog():
+            return self._alias(family) or name
+        return name
+
+    def _alias(self, name: str) -> str | None:
+        return self._settings.model_aliases.get(name) or BUILTIN_ALIASES.get(name)
 
     def aliases(self) -> dict[str, str]:
-        """Configured aliases, plus the built-in ones whose model is served."""
+        """Configured aliases, plus the built-in ones and OpenAI's model families whose
+        model is served (snapshots of a family are not listed)."""
         catalog = self.catalog()
         builtin = {alias: target for alias, target in BUILTIN_ALIASES.items() if target in catalog}
-        return {**builtin, **self._settings.model_aliases}
+        configured = {**builtin, **self._settings.model_aliases}
+        families = {
+            family: configured[older]
+            for family, older in OPENAI_MODEL_FAMILIES.items()
+            if older in configured and configured[older] in catalog
+        }
+        return {**families, **configured}
 
     def resolve(
         self,

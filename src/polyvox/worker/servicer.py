@@ -24,6 +24,7 @@ from polyvox.contract.types import (
     AudioChunk,
     Pause,
     ResidentModelInfo,
+    TranscriptionInput,
     WorkerDescription,
     WorkerStats,
 )
@@ -77,14 +78,15 @@ async def _text_inputs(
             raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
 
 
-async def _audio_inputs(requests: AsyncIterator[pb.TranscribeIn]) -> AsyncIterator[AudioChunk]:
+async def _audio_inputs(
+    requests: AsyncIterator[pb.TranscribeIn],
+) -> AsyncIterator[AudioChunk | TranscriptionInput]:
+    """Audio, commits and clears after a stream's config, until End."""
     async for message in requests:
-        kind = message.WhichOneof("item")
-        if kind == "end":
+        item = codec.transcription_input_from_pb(message)
+        if item is None:
             return
-        if kind != "audio":
-            raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
-        yield codec.audio_chunk_from_pb(message.audio)
+        yield item
 
 
 class WorkerServicer(worker_pb2_grpc.WorkerServicer):

@@ -48,8 +48,28 @@ def test_alias_and_native_id_resolve_to_the_worker() -> None:
 
 
 def test_unknown_model_lists_the_known_ones() -> None:
-    with pytest.raises(NotFound, match=r"available models: piper/multi, tts-1"):
-        router(worker()).resolve("gpt-4o-mini-tts")
+    with pytest.raises(NotFound, match=r"available models: gpt-4o-mini-tts, piper/multi, tts-1"):
+        router(worker()).resolve("tts-2")
+
+
+@pytest.mark.parametrize(
+    "name", ["gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-03-20", "gpt-4o-mini-tts-2025-12-15"]
+)
+def test_openai_tts_names_and_snapshots_serve_what_tts_1_does(name: str) -> None:
+    assert router(worker()).resolve(name).native_id == "piper/multi"
+
+
+def test_a_configured_alias_beats_the_family() -> None:
+    aliases = {"tts-1": "nowhere/x", "gpt-4o-mini-tts": "piper/multi"}
+    routes = Router(Settings(config=None, model_aliases=aliases), StaticRegistry([worker()]))
+    assert routes.resolve("gpt-4o-mini-tts").native_id == "piper/multi"
+    with pytest.raises(NotFound):
+        routes.resolve("gpt-4o-mini-tts-2025-03-20")
+
+
+def test_a_name_that_only_looks_like_a_snapshot_is_unknown() -> None:
+    with pytest.raises(NotFound):
+        router(worker()).resolve("gpt-4o-mini-tts-latest")
 
 
 @pytest.mark.parametrize("state", ["restarting", "starting", "crash_looping"])
@@ -76,6 +96,8 @@ def test_voice_resolution() -> None:
     assert routes.resolve_voice(MULTI, "nova") == "bob"  # configured alias
     assert routes.resolve_voice(MULTI, "echo") == "amy"  # alias to a missing voice: default
     assert routes.resolve_voice(MULTI, "alloy") == "amy"  # unmapped OpenAI name: default
+    for name in ("marin", "cedar", "ballad", "verse"):  # every OpenAI voice, newest too
+        assert routes.resolve_voice(MULTI, name) == "amy"
     with pytest.raises(InvalidArgument, match="valid voices: amy, bob"):
         routes.resolve_voice(MULTI, "carol")
 

@@ -46,9 +46,27 @@ def test_a_model_of_the_other_kind_is_a_clear_400() -> None:
     with pytest.raises(InvalidArgument, match=r"speech-to-text model.*/v1/audio/transcriptions"):
         routes.resolve("whisper-1", capability=Capability.TTS)
     with pytest.raises(
-        InvalidArgument, match=r"speech-to-text models: whisper-1, whisper/tiny\.en"
+        InvalidArgument,
+        match=r"speech-to-text models: gpt-4o-mini-transcribe, gpt-4o-transcribe, "
+        r"gpt-realtime-whisper, gpt-transcribe, whisper-1, whisper/tiny\.en",
     ):
         routes.resolve("tts-1", capability=Capability.STT)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gpt-4o-transcribe",
+        "gpt-4o-mini-transcribe",
+        "gpt-4o-mini-transcribe-2025-12-15",
+        "gpt-4o-transcribe-2025-03-20",
+        "gpt-realtime-whisper",
+        "gpt-transcribe",
+    ],
+)
+def test_openai_transcription_names_serve_what_whisper_1_does(name: str) -> None:
+    routes = router(worker("piper", JOE), worker("whisper", TINY))
+    assert routes.resolve(name, capability=Capability.STT).native_id == "whisper/tiny.en"
 
 
 def test_an_engine_whose_environment_is_being_built_is_unavailable() -> None:

@@ -1,6 +1,18 @@
-"""The OpenAI Realtime API (GA) on ``/v1/realtime``: the protocol's building blocks.
+"""The OpenAI Realtime API (GA) on ``/v1/realtime``.
 
-Each module has one job and no I/O of its own but the language model client:
+The session and its parts (they do the I/O):
+
+- ``session``: one WebSocket; parses and acts on client events in order; barge-in.
+- ``session_checks``: what the server checks before taking settings, items, responses.
+- ``input_audio``: the user's audio on a streaming Transcribe call; turns, transcripts.
+- ``responses``: one response: the language model asked, its text segmented, spoken.
+- ``speaker``: a reply's segments on one Synthesize stream; audio deltas as they come.
+- ``tool_calls``: a response's ``function_call`` items and their argument deltas.
+- ``audio_formats``: PCM 24 kHz and G.711 in and out; ``host``: what the parts need
+  of the session.
+
+The protocol's building blocks, each with one job and no I/O of its own but the
+language model client:
 
 - ``client_events``: one client JSON message → a typed event and the schema fields
   it carried that Polyvox accepts but does not honour, or a typed error.

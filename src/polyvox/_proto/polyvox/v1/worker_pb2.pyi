@@ -19,6 +19,11 @@ class SampleFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SAMPLE_FORMAT_UNSPECIFIED: _ClassVar[SampleFormat]
     SAMPLE_FORMAT_F32LE: _ClassVar[SampleFormat]
     SAMPLE_FORMAT_S16LE: _ClassVar[SampleFormat]
+
+class TurnDetection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TURN_DETECTION_VOICE_ACTIVITY: _ClassVar[TurnDetection]
+    TURN_DETECTION_CLIENT: _ClassVar[TurnDetection]
 CAPABILITY_UNSPECIFIED: Capability
 CAPABILITY_TTS: Capability
 CAPABILITY_STT: Capability
@@ -26,6 +31,8 @@ CAPABILITY_VAD: Capability
 SAMPLE_FORMAT_UNSPECIFIED: SampleFormat
 SAMPLE_FORMAT_F32LE: SampleFormat
 SAMPLE_FORMAT_S16LE: SampleFormat
+TURN_DETECTION_VOICE_ACTIVITY: TurnDetection
+TURN_DETECTION_CLIENT: TurnDetection
 
 class DescribeRequest(_message.Message):
     __slots__ = ()
@@ -245,7 +252,7 @@ class SynthesizeOut(_message.Message):
     def __init__(self, audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., segment_end: _Optional[_Union[SegmentEnd, _Mapping]] = ...) -> None: ...
 
 class TranscriptionConfig(_message.Message):
-    __slots__ = ("model_id", "language", "prompt", "temperature", "word_timestamps", "vad_filter", "streaming", "request_id", "options")
+    __slots__ = ("model_id", "language", "prompt", "temperature", "word_timestamps", "vad_filter", "streaming", "request_id", "options", "vad", "turn_detection", "speculative", "no_partials")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -262,6 +269,10 @@ class TranscriptionConfig(_message.Message):
     STREAMING_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    VAD_FIELD_NUMBER: _ClassVar[int]
+    TURN_DETECTION_FIELD_NUMBER: _ClassVar[int]
+    SPECULATIVE_FIELD_NUMBER: _ClassVar[int]
+    NO_PARTIALS_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     language: str
     prompt: str
@@ -271,17 +282,47 @@ class TranscriptionConfig(_message.Message):
     streaming: bool
     request_id: str
     options: _containers.ScalarMap[str, str]
-    def __init__(self, model_id: _Optional[str] = ..., language: _Optional[str] = ..., prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., word_timestamps: _Optional[bool] = ..., vad_filter: _Optional[bool] = ..., streaming: _Optional[bool] = ..., request_id: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    vad: VadConfig
+    turn_detection: TurnDetection
+    speculative: bool
+    no_partials: bool
+    def __init__(self, model_id: _Optional[str] = ..., language: _Optional[str] = ..., prompt: _Optional[str] = ..., temperature: _Optional[float] = ..., word_timestamps: _Optional[bool] = ..., vad_filter: _Optional[bool] = ..., streaming: _Optional[bool] = ..., request_id: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ..., vad: _Optional[_Union[VadConfig, _Mapping]] = ..., turn_detection: _Optional[_Union[TurnDetection, str]] = ..., speculative: _Optional[bool] = ..., no_partials: _Optional[bool] = ...) -> None: ...
+
+class VadConfig(_message.Message):
+    __slots__ = ("threshold", "prefix_padding_ms", "silence_duration_ms", "suffix_padding_ms")
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_PADDING_MS_FIELD_NUMBER: _ClassVar[int]
+    SILENCE_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    SUFFIX_PADDING_MS_FIELD_NUMBER: _ClassVar[int]
+    threshold: float
+    prefix_padding_ms: int
+    silence_duration_ms: int
+    suffix_padding_ms: int
+    def __init__(self, threshold: _Optional[float] = ..., prefix_padding_ms: _Optional[int] = ..., silence_duration_ms: _Optional[int] = ..., suffix_padding_ms: _Optional[int] = ...) -> None: ...
+
+class Commit(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class Clear(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class TranscribeIn(_message.Message):
-    __slots__ = ("config", "audio", "end")
+    __slots__ = ("config", "audio", "end", "commit", "clear")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELD_NUMBER: _ClassVar[int]
     config: TranscriptionConfig
     audio: AudioChunk
     end: EndOfInput
-    def __init__(self, config: _Optional[_Union[TranscriptionConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end: _Optional[_Union[EndOfInput, _Mapping]] = ...) -> None: ...
+    commit: Commit
+    clear: Clear
+    def __init__(self, config: _Optional[_Union[TranscriptionConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end: _Optional[_Union[EndOfInput, _Mapping]] = ..., commit: _Optional[_Union[Commit, _Mapping]] = ..., clear: _Optional[_Union[Clear, _Mapping]] = ...) -> None: ...
 
 class TranscriptWord(_message.Message):
     __slots__ = ("start_s", "end_s", "word", "probability")
@@ -338,20 +379,22 @@ class SpeechEvent(_message.Message):
     def __init__(self, kind: _Optional[_Union[SpeechEvent.Kind, str]] = ..., time_s: _Optional[float] = ...) -> None: ...
 
 class TranscriptUpdate(_message.Message):
-    __slots__ = ("utterance_index", "final", "text", "start_s", "end_s", "segments")
+    __slots__ = ("utterance_index", "final", "text", "start_s", "end_s", "segments", "commit_id")
     UTTERANCE_INDEX_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     START_S_FIELD_NUMBER: _ClassVar[int]
     END_S_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_ID_FIELD_NUMBER: _ClassVar[int]
     utterance_index: int
     final: bool
     text: str
     start_s: float
     end_s: float
     segments: _containers.RepeatedCompositeFieldContainer[TranscriptSegment]
-    def __init__(self, utterance_index: _Optional[int] = ..., final: _Optional[bool] = ..., text: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., segments: _Optional[_Iterable[_Union[TranscriptSegment, _Mapping]]] = ...) -> None: ...
+    commit_id: int
+    def __init__(self, utterance_index: _Optional[int] = ..., final: _Optional[bool] = ..., text: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ..., segments: _Optional[_Iterable[_Union[TranscriptSegment, _Mapping]]] = ..., commit_id: _Optional[int] = ...) -> None: ...
 
 class TranscriptionInfo(_message.Message):
     __slots__ = ("language", "language_probability", "duration_s", "duration_after_vad_s")
