@@ -18,6 +18,8 @@ from polyvox.gateway.registry.local import LocalRegistry
 from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.gateway.waiting_line import Lines
+from polyvox.gateway.wyoming.context import Gateway
+from polyvox.gateway.wyoming.server import WyomingServer
 from polyvox.supervisor.supervisor import Supervisor
 from polyvox.text.segment import Segmenters
 
@@ -44,9 +46,17 @@ def create_app(settings: Settings) -> FastAPI:
         # why not yet) during a minutes-long first environment build.
         starting = asyncio.create_task(registry.start(), name="registry-start")
         starting.add_done_callback(_log_start_failure(supervisor))
+        wyoming = None
+        if settings.wyoming.uri is not None:
+            # Home Assistant's protocol, on its own port, served from the same engines.
+            shared = Gateway(app.state.router, app.state.segmenters, lines, settings)
+            wyoming = WyomingServer(settings.wyoming, shared)
+            await wyoming.start()
         try:
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await starting

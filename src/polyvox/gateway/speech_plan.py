@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from polyvox.contract.types import ModelInfo, Segment
 from polyvox.gateway.languages import check_speakable, language_runs, speaking_languages
 from polyvox.gateway.routing import Router
+from polyvox.text.normalize import clean_text
 from polyvox.text.pieces import char_positions
 from polyvox.text.segment import Segmenters
-from polyvox.text.ssml import Break, PhonemeRun, Piece, Span, TextRun, parse_ssml
+from polyvox.text.ssml import Break, PhonemeRun, Piece, Span, TextRun, is_ssml, parse_ssml
 
 #: The speech API's speed range: ``<prosody rate>`` times the request's speed stays in it.
 _SPEED_RANGE = (0.25, 4.0)
@@ -107,8 +108,8 @@ def _source(spans: Sequence[Span], position: int) -> tuple[int, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class SsmlRequest:
-    """What SSML pieces are planned against: the request's model, voice and settings."""
+class PlanRequest:
+    """What input is planned against: the request's model, voice and settings."""
 
     model: ModelInfo
     voice: str
@@ -118,7 +119,20 @@ class SsmlRequest:
     segmenters: Segmenters
 
 
-def plan_ssml(original: str, request: SsmlRequest) -> SpeechPlan:
+def plan_speech(original: str, request: PlanRequest, *, ssml: bool | None = None) -> SpeechPlan:
+    """``original`` (SSML when it starts with ``<speak>``, or as ``ssml`` says) as
+    segments and silences; the clear 400s of :func:`plan_ssml` and the language checks.
+    Blocking (the segmenters): run it in a thread."""
+    if is_ssml(original) if ssml is None else ssml:
+        return plan_ssml(original, request)
+    text = clean_text(original)
+    languages = speaking_languages(request.model, request.voice, request.language)
+    check_speakable(text, languages, voices=request.router.tts_voices())
+    tag_language = len(languages) > 1 or request.language is not None
+    return plan_text(original, text, languages, request.segmenters, tag_language=tag_language)
+
+
+def plan_ssml(original: str, request: PlanRequest) -> SpeechPlan:
     """SSML ``original`` as segments and silences. Raises SsmlError (400 invalid_ssml)
     for bad markup, and the usual 400s for a voice or language the model lacks."""
     languages = speaking_languages(request.model, request.voice, request.language)
@@ -129,7 +143,7 @@ def plan_ssml(original: str, request: SsmlRequest) -> SpeechPlan:
     return plan
 
 
-def _add_piece(plan: SpeechPlan, piece: Piece, request: SsmlRequest) -> None:
+def _add_piece(plan: SpeechPlan, piece: Piece, request: PlanRequest) -> None:
     if isinstance(piece, Break):
         plan.add_silence(piece.seconds)
         return

@@ -21,13 +21,12 @@ from polyvox.gateway.admission import ClientGone, admit_while_connected, on_some
 from polyvox.gateway.captions import captions
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
-from polyvox.gateway.languages import check_speakable, speaking_languages
 from polyvox.gateway.metrics import GatewayMetrics
 from polyvox.gateway.openapi import error_responses
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.schemas import SpeechRequest
 from polyvox.gateway.sessions.speech import SpeechSession
-from polyvox.gateway.speech_plan import SpeechPlan, SsmlRequest, plan_ssml, plan_text
+from polyvox.gateway.speech_plan import PlanRequest, plan_speech
 from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_speech
 from polyvox.gateway.sse import sse_events
 from polyvox.gateway.waiting_line import WaitingLine
@@ -35,7 +34,6 @@ from polyvox.gateway.word_timeline import SpokenWord
 from polyvox.logs import current_request_id, set_model
 from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenters
-from polyvox.text.ssml import is_ssml
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -100,7 +98,8 @@ async def create_captions(body: SpeechRequest, request: Request) -> Response:
     """The speech request's fields in; JSON out: ``audio`` (base64 of the encoded
     file), ``format``, ``words`` (each with ``word``, ``start``, ``end`` in seconds and
     where it is in the input), ``srt`` and ``vtt``."""
-    speech = await _open(body, request, word_timings=True)
+    # The audio goes out whole: its file headers can hold its exact length.
+    speech = await _open(body, request, word_timings=True, complete_file=True)
     if speech is None:
         return Response(status_code=499)
     audio = bytearray()
@@ -123,20 +122,6 @@ async def create_captions(body: SpeechRequest, request: Request) -> Response:
     return JSONResponse(payload, headers=speech.headers)
 
 
-def _plan(
-    body: SpeechRequest, route: Route, voice: str, routes: Router, segmenters: Segmenters
-) -> SpeechPlan:
-    """The request's segments and silences (blocking: runs in a thread)."""
-    if is_ssml(body.input):
-        request = SsmlRequest(route.model, voice, body.speed, body.language, routes, segmenters)
-        return plan_ssml(body.input, request)
-    text = clean_text(body.input)
-    languages = speaking_languages(route.model, voice, body.language)
-    check_speakable(text, languages, voices=routes.tts_voices())
-    tag_language = len(languages) > 1 or body.language is not None
-    return plan_text(body.input, text, languages, segmenters, tag_language=tag_language)
-
-
 @dataclass(slots=True)
 class _Speech:
     """A stream a worker took: its first item, the rest to come, and its response's facts."""
@@ -152,7 +137,9 @@ class _Speech:
     on_end: Callable[[], None]
 
 
-async def _open(body: SpeechRequest, request: Request, *, word_timings: bool) -> _Speech | None:
+async def _open(
+    body: SpeechRequest, request: Request, *, word_timings: bool, complete_file: bool = False
+) -> _Speech | None:
     """Check everything, plan the segments, wait in line and start the stream; None
     when the client left while it waited."""
     started_s = time.perf_counter()
@@ -175,7 +162,8 @@ async def _open(body: SpeechRequest, request: Request, *, word_timings: bool) ->
     set_model(route.native_id)
     voice = routes.resolve_voice(route.model, body.voice)
     segmenters: Segmenters = request.app.state.segmenters
-    plan = await deadline.run(asyncio.to_thread(_plan, body, route, voice, routes, segmenters))
+    planning = PlanRequest(route.model, voice, body.speed, body.language, routes, segmenters)
+    plan = await deadline.run(asyncio.to_thread(plan_speech, body.input, planning))
     if not plan.segments:
         raise ApiError(400, "input must contain text to speak", code="empty_input", param="input")
     # The id the RequestIdMiddleware checked (or made): the worker logs it too.
@@ -191,7 +179,9 @@ async def _open(body: SpeechRequest, request: Request, *, word_timings: bool) ->
     async def start(on: Route) -> _Started:
         # The encoder exists only once a worker takes the stream: a request waiting
         # in line holds none.
-        encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
+        encoder = create_encoder(
+            body.response_format, sample_rate_hz=sample_rate_hz, complete_file=complete_file
+        )
         stats = StreamStats()
         chunks = stream_speech(
             on.worker.client, synthesis, plan, native_rate_hz=on.model.native_sample_rate_hz,
