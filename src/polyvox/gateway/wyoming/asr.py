@@ -84,19 +84,31 @@ class Listener:
         if self._route is None:
             self.audio_start()  # audio without audio-start: as if it had come
         assert self._route is not None
-        if chunk.rate <= 0:
-            raise InvalidArgument(f"audio-chunk rate must be a positive number, got {chunk.rate}")
-        samples = pcm_to_float(chunk.audio, width=chunk.width, channels=chunk.channels)
-        self._received_s += samples.size / chunk.rate
+        try:
+            samples = self._samples(chunk)
+        except (InvalidArgument, TypeError, ValueError):
+            self._route, self._parts = None, []  # this audio is refused: start again
+            raise
+        self._add(samples, chunk.rate)
+
+    @staticmethod
+    def _samples(chunk: WyomingChunk) -> np.ndarray:
+        if not isinstance(chunk.rate, int) or chunk.rate <= 0:
+            raise InvalidArgument(f"audio-chunk rate must be a positive integer, got {chunk.rate}")
+        return pcm_to_float(chunk.audio, width=chunk.width, channels=chunk.channels)
+
+    def _add(self, samples: np.ndarray, rate_hz: int) -> None:
+        assert self._route is not None
+        self._received_s += samples.size / rate_hz
         limit = self.gateway.settings.wyoming.max_audio_s
         if self._received_s > limit:
             self._route = None
             raise InvalidArgument(f"a transcription may carry at most {limit:g} s of audio")
-        if self._resampler is None or chunk.rate != self._in_rate_hz:
+        if self._resampler is None or rate_hz != self._in_rate_hz:
             self._flush_resampler()
-            self._in_rate_hz = chunk.rate
+            self._in_rate_hz = rate_hz
             self._resampler = StreamResampler(
-                in_rate_hz=chunk.rate, out_rate_hz=self._route.model.native_sample_rate_hz
+                in_rate_hz=rate_hz, out_rate_hz=self._route.model.native_sample_rate_hz
             )
         self._parts.append(self._resampler.process(samples))
 
@@ -111,6 +123,8 @@ class Listener:
         self._flush_resampler()
         samples = np.concatenate(self._parts) if self._parts else np.zeros(0, np.float32)
         self._parts = []
+        if not samples.size:
+            raise InvalidArgument("audio-stop without audio: send audio-chunks first")
         language = resolve_language(route.model, self._request.language)
         config = TranscriptionConfig(model_id=route.model.id, language=language)
         rate_hz = route.model.native_sample_rate_hz
