@@ -15,7 +15,7 @@ from polyvox.gateway.errors import error_response, install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
 from polyvox.gateway.registry.local import LocalRegistry
-from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
+from polyvox.gateway.routes import catalog, health, page, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.gateway.waiting_line import Lines
 from polyvox.gateway.wyoming.context import Gateway
@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Request ids, CORS, metrics, API keys: around everything above and below.
     install_operations(app, settings, registry, lines)
-    for module in (speech, transcriptions, catalog, health, ps):
+    for module in (speech, transcriptions, catalog, health, ps, page):
         app.include_router(module.router)
     app.add_api_websocket_route("/{path:path}", _unknown_websocket)  # last: a catch-all
     return app

@@ -5,6 +5,10 @@ A key comes as ``Authorization: Bearer <key>`` (what the OpenAI SDK sends) or
 constant time (``hmac.compare_digest``, no early exit), so timing tells nothing
 about which key, or how much of one, matched. Keys are never logged.
 
+Browsers cannot set headers on a WebSocket: there the key may also come as the
+subprotocol ``openai-insecure-api-key.<key>``, as OpenAI's Realtime API takes it
+(:func:`accepted_subprotocol` picks the protocol to answer with).
+
 Refusals use OpenAI's error shape with code ``invalid_api_key``. A WebSocket
 handshake without a valid key is refused before it is accepted, with the same
 401 JSON answer (ASGI's ``websocket.http.response`` extension): a client library
@@ -23,8 +27,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from polyvox.gateway.errors import json_error_bytes
 
 #: Liveness, readiness and scraping stay open: orchestrators and Prometheus send no key.
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+#: So does the try-it page (``/``): it holds no data, and asks for the key itself.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/"})
 _POLICY_VIOLATION = 1008
+#: The WebSocket subprotocol that carries a key (OpenAI's name for it).
+KEY_SUBPROTOCOL_PREFIX = "openai-insecure-api-key."
+
+
+def _subprotocols(scope: Scope) -> list[str]:
+    return [str(protocol) for protocol in scope.get("subprotocols") or ()]
+
+
+def accepted_subprotocol(scope: Scope) -> str | None:
+    """The subprotocol a WebSocket route answers with: the first the client offered
+    that is not a key. A browser that offered any fails the handshake unless the
+    server picks one; the key itself is never echoed back."""
+    return next(
+        (p for p in _subprotocols(scope) if not p.startswith(KEY_SUBPROTOCOL_PREFIX)), None
+    )
 
 
 def presented_key(scope: Scope) -> bytes | None:
@@ -36,6 +56,10 @@ def presented_key(scope: Scope) -> bytes | None:
                 return credentials.strip()
         elif name == b"x-api-key" and value.strip():
             return value.strip()
+    if scope.get("type") == "websocket":
+        for protocol in _subprotocols(scope):
+            if protocol.startswith(KEY_SUBPROTOCOL_PREFIX):
+                return protocol.removeprefix(KEY_SUBPROTOCOL_PREFIX).encode()
     return None
 
 

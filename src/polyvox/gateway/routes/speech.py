@@ -18,6 +18,7 @@ from polyvox.audio import AudioEncoder, OutputFormat, check_sample_rate, create_
 from polyvox.contract.types import Capability, SynthesisConfig
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.admission import ClientGone, admit_while_connected, on_some_replica
+from polyvox.gateway.auth import accepted_subprotocol
 from polyvox.gateway.captions import captions
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
@@ -42,7 +43,7 @@ router = APIRouter()
 @router.websocket("/v1/audio/speech/ws")
 async def speech_websocket(websocket: WebSocket) -> None:
     """Text chunks in, fixed pcm frames out; see polyvox.gateway.ws_session."""
-    await websocket.accept()
+    await websocket.accept(subprotocol=accepted_subprotocol(websocket.scope))
     session = SpeechSession(
         websocket,
         websocket.app.state.router,
