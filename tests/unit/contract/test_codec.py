@@ -84,7 +84,9 @@ def test_synthesis_config() -> None:
     [
         Segment("Hello there."),
         Segment("こんにちは", language="ja-JP"),
-        Segment("tomato", voice="jm_kumo", speed=1.25, phonemes="təˈmɑːtoʊ", phoneme_alphabet="ipa"),
+        Segment(
+            "tomato", voice="jm_kumo", speed=1.25, phonemes="təˈmɑːtoʊ", phoneme_alphabet="ipa"
+        ),
     ],
 )
 def test_text_segments(segment: Segment) -> None:
