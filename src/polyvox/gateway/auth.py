@@ -42,9 +42,7 @@ def accepted_subprotocol(scope: Scope) -> str | None:
     """The subprotocol a WebSocket route answers with: the first the client offered
     that is not a key. A browser that offered any fails the handshake unless the
     server picks one; the key itself is never echoed back."""
-    return next(
-        (p for p in _subprotocols(scope) if not p.startswith(KEY_SUBPROTOCOL_PREFIX)), None
-    )
+    return next((p for p in _subprotocols(scope) if not p.startswith(KEY_SUBPROTOCOL_PREFIX)), None)
 
 
 def presented_key(scope: Scope) -> bytes | None:
