@@ -4,7 +4,9 @@ Client messages (JSON text frames): ``session.update`` (first, once), ``text``,
 ``flush``, ``cancel`` (barge-in: drop queued audio at once), ``close``.
 Server messages: binary s16le frames; ``session.created``, ``segment.started``,
 ``segment.done``, ``word`` (with ``timestamps``: each word with ``audio_start_ms`` /
-``audio_end_ms``), ``cancelled``, ``done``, ``error`` (then the socket closes).
+``audio_end_ms`` in the session's audio, and ``text_start`` / ``text_end`` in the text
+of its segment, as ``segment.started`` gave it), ``cancelled``, ``done``, ``error``
+(then the socket closes).
 
 What a session holds unsent is bounded: text buffered or queued for synthesis but not
 yet spoken may not pass ``max_unspoken_chars`` (an ``error`` event says so); audio is

@@ -39,6 +39,7 @@ from polyvox.contract.types import (
     Capability,
     Pause,
     Segment,
+    SegmentEnd,
     SynthesisConfig,
 )
 from polyvox.errors import InvalidArgument, PolyvoxError
@@ -180,7 +181,10 @@ class _Stream:
         self._languages = speaking_languages(route.model, named.voice, None)
         self._buffer = TextBuffer(self.gateway.segmenters.for_language(self._languages[0]))
         self._segments: asyncio.Queue[Segment | Pause | None] = asyncio.Queue()
-        self._queued_chars = 0
+        #: Characters sent to the worker and not yet spoken, by segment index: with the
+        #: buffer's, what a stream may hold (``max_input_chars``).
+        self._unspoken: dict[int, int] = {}
+        self._sent = 0
         self._started = False
         self._task: asyncio.Task[None] | None = None
 
@@ -192,7 +196,8 @@ class _Stream:
             self._ssml_text += text
             return
         text = clean_text(text)
-        if len(self._buffer.pending) + len(text) > limit:
+        waiting = len(self._buffer.pending) + sum(self._unspoken.values())
+        if waiting + len(text) > limit:
             raise InvalidArgument(f"more than {limit} characters would wait to be spoken")
         check_speakable(text, self._languages, voices=self.gateway.router.tts_voices())
         sentences = await asyncio.to_thread(self._buffer.push, text)
@@ -206,6 +211,8 @@ class _Stream:
         tag = len(self._languages) > 1
         for sentence in sentences:
             for run in language_runs(sentence, self._languages):
+                self._unspoken[self._sent] = len(run.text)
+                self._sent += 1
                 await self._segments.put(Segment(run.text, run.language if tag else None))
         await self._segments.put(PAUSE)
 
@@ -243,6 +250,8 @@ class _Stream:
             events = route.worker.client.synthesize(config, self._inputs())
             async with contextlib.aclosing(events):
                 async for item in events:
+                    if isinstance(item, SegmentEnd):
+                        self._unspoken.pop(item.segment_index, None)
                     if not isinstance(item, AudioChunk) or not item.samples.size:
                         continue
                     if not self._started:
