@@ -19,6 +19,7 @@ test: bootstrap
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
 	$(UV) run --frozen --no-sync mypy
+	@bash scripts/ensure_chromium.sh
 	$(UV) run --frozen --no-sync pytest
 
 lint:

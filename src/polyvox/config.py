@@ -49,6 +49,23 @@ class LineSettings(BaseModel):
     max_wait_s: float = Field(default=120.0, gt=0)
 
 
+class WyomingSettings(BaseModel):
+    """Home Assistant's voice protocol, served by the gateway (gateway/wyoming/)."""
+
+    model_config = {"extra": "forbid"}
+
+    #: Where to listen: ``tcp://0.0.0.0:10200`` or ``unix:///path``; None: off.
+    uri: str | None = None
+    #: Advertise a tcp:// service on the local network as ``_wyoming._tcp`` (mDNS).
+    zeroconf: bool = True
+    #: The service's name in that advertisement; default: the host's.
+    zeroconf_name: str | None = None
+    #: Speech-to-text model for a ``transcribe`` that names none.
+    asr_model: str = "whisper-1"
+    #: Longest audio one transcription may carry, in seconds.
+    max_audio_s: float = Field(default=120.0, gt=0)
+
+
 class EngineSettings(WorkerTuning):
     """How one engine's workers run: their tuning (fields of :class:`WorkerTuning`, handed
     to each worker as they are) and how the supervisor provisions them."""
@@ -160,6 +177,10 @@ class Settings(BaseSettings):
 
     #: The line in front of each engine, unless the engine sets its own.
     queue: LineSettings = Field(default_factory=LineSettings)
+
+    #: The Wyoming protocol (Home Assistant), off unless ``wyoming.uri`` is set
+    #: (``POLYVOX_WYOMING__URI=tcp://0.0.0.0:10200``).
+    wyoming: WyomingSettings = Field(default_factory=WyomingSettings)
 
     #: Segment sizes: shorter starts faster and blocks other streams for less time
     #: (an inference cannot be pre-empted); longer keeps more natural prosody.

@@ -72,3 +72,12 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
             reference, hypothesis, reference_transform=normalize, hypothesis_transform=normalize
         )
     )
+
+
+def whisper_words(audio: Decoded) -> list[tuple[str, float, float]]:
+    """Each word Whisper tiny.en hears, with its own start and end (seconds)."""
+    import soxr
+
+    samples = soxr.resample(audio.samples, audio.sample_rate_hz, WHISPER_RATE_HZ)
+    segments, _ = _whisper().transcribe(samples, language="en", beam_size=1, word_timestamps=True)
+    return [(w.word.strip(), w.start, w.end) for s in segments for w in (s.words or [])]

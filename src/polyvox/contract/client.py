@@ -90,7 +90,7 @@ async def _write_segments(
                 await call.write(codec.PAUSE_MESSAGE)
                 continue
             segment = item if isinstance(item, Segment) else Segment(item)
-            await call.write(codec.text_segment_to_pb(index, segment.text, segment.language))
+            await call.write(codec.text_segment_to_pb(index, segment))
             on_segment()
             index += 1
         await call.write(codec.END_OF_SYNTHESIS_INPUT)

@@ -21,6 +21,7 @@ from polyvox.contract.types import (
     Capability,
     ModelInfo,
     ResidentModelInfo,
+    Segment,
     SegmentEnd,
     SpeechEvent,
     SpeechEventKind,
@@ -38,6 +39,7 @@ from polyvox.contract.types import (
     VadConfig,
     VoiceInfo,
     Word,
+    WordTiming,
     WorkerDescription,
     WorkerStats,
 )
@@ -100,6 +102,7 @@ def model_to_pb(info: ModelInfo) -> pb.Model:
         languages=list(info.languages),
         capability=_CAPABILITY_PB[info.capability],
         voice_blending=info.voice_blending,
+        phoneme_alphabets=list(info.phoneme_alphabets),
     )
 
 
@@ -112,6 +115,7 @@ def model_from_pb(model: pb.Model) -> ModelInfo:
         languages=tuple(model.languages),
         capability=capability_from_pb(model.capability),
         voice_blending=model.voice_blending,
+        phoneme_alphabets=tuple(model.phoneme_alphabets),
     )
 
 
@@ -218,6 +222,7 @@ def synthesis_config_to_pb(config: SynthesisConfig) -> pb.SynthesizeIn:
             options=dict(config.options),
             request_id=config.request_id,
             wait_for_slot=config.wait_for_slot,
+            word_timings=config.word_timings,
         )
     )
 
@@ -234,11 +239,34 @@ def synthesis_config_from_pb(message: pb.SynthesizeIn) -> SynthesisConfig:
         options=dict(config.options),
         request_id=config.request_id,
         wait_for_slot=config.wait_for_slot,
+        word_timings=config.word_timings,
     )
 
 
-def text_segment_to_pb(index: int, text: str, language: str | None = None) -> pb.SynthesizeIn:
-    return pb.SynthesizeIn(segment=pb.TextSegment(index=index, text=text, language=language or ""))
+def text_segment_to_pb(index: int, segment: Segment) -> pb.SynthesizeIn:
+    return pb.SynthesizeIn(
+        segment=pb.TextSegment(
+            index=index,
+            text=segment.text,
+            language=segment.language or "",
+            voice=segment.voice or "",
+            speed=segment.speed or 0.0,
+            phonemes=segment.phonemes or "",
+            phoneme_alphabet=segment.phoneme_alphabet or "",
+        )
+    )
+
+
+def text_segment_from_pb(segment: pb.TextSegment) -> tuple[int, Segment]:
+    """A segment's index and contents; empty fields are the stream's defaults."""
+    return segment.index, Segment(
+        text=segment.text,
+        language=segment.language or None,
+        voice=segment.voice or None,
+        speed=segment.speed or None,
+        phonemes=segment.phonemes or None,
+        phoneme_alphabet=segment.phoneme_alphabet or None,
+    )
 
 
 END_OF_SYNTHESIS_INPUT = pb.SynthesizeIn(end=pb.EndOfInput())
@@ -278,14 +306,30 @@ def audio_chunk_from_pb(chunk: pb.AudioChunk) -> AudioChunk:
 def synthesis_event_to_pb(event: SynthesisEvent) -> pb.SynthesizeOut:
     if isinstance(event, AudioChunk):
         return pb.SynthesizeOut(audio=audio_chunk_to_pb(event))
+    if isinstance(event, WordTiming):
+        return pb.SynthesizeOut(
+            word=pb.WordTiming(
+                segment_index=event.segment_index,
+                text_start=event.text_start,
+                text_end=event.text_end,
+                start_sample=event.start_sample,
+                end_sample=event.end_sample,
+            )
+        )
     return pb.SynthesizeOut(
         segment_end=pb.SegmentEnd(segment_index=event.segment_index, num_samples=event.num_samples)
     )
 
 
 def synthesis_event_from_pb(out: pb.SynthesizeOut) -> SynthesisEvent:
-    if out.WhichOneof("item") == "audio":
+    kind = out.WhichOneof("item")
+    if kind == "audio":
         return audio_chunk_from_pb(out.audio)
+    if kind == "word":
+        word = out.word
+        return WordTiming(
+            word.segment_index, word.text_start, word.text_end, word.start_sample, word.end_sample
+        )
     return SegmentEnd(out.segment_end.segment_index, out.segment_end.num_samples)
 
 

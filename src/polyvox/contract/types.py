@@ -45,6 +45,9 @@ class ModelInfo:
     capability: Capability = Capability.TTS
     #: Voices may be blends ("a(2)+b(1)", see :mod:`polyvox.voices`).
     voice_blending: bool = False
+    #: Phoneme alphabets a segment may be spoken from instead of its text ("ipa");
+    #: empty: text only.
+    phoneme_alphabets: tuple[str, ...] = ()
 
     @property
     def default_voice(self) -> VoiceInfo:
@@ -71,6 +74,8 @@ class SynthesisConfig:
     #: A first turn that finds the worker full waits for a slot instead of being
     #: refused (a conversation bound to this worker).
     wait_for_slot: bool = False
+    #: Send a :class:`WordTiming` for each word spoken, where the engine knows them.
+    word_timings: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +99,41 @@ class SegmentEnd:
     num_samples: int
 
 
-SynthesisEvent = AudioChunk | SegmentEnd
+@dataclass(frozen=True, slots=True)
+class WordTiming:
+    """Where one word of a segment is spoken.
+
+    ``text_start``/``text_end`` are code points into the segment's text;
+    ``start_sample``/``end_sample`` count samples from the start of the segment's
+    audio, at its chunks' rate. Within a segment, starts never decrease.
+    """
+
+    segment_index: int
+    text_start: int
+    text_end: int
+    start_sample: int
+    end_sample: int
+
+
+SynthesisEvent = AudioChunk | SegmentEnd | WordTiming
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A segment's text and, where the voice reads several languages, the one it is in
-    (BCP 47): the engine reads it with that language's front end."""
+    (BCP 47): the engine reads it with that language's front end. SSML may set a voice
+    and speed for one segment, and phonemes to speak instead of its text."""
 
     text: str
     language: str | None = None
+    #: A voice of the stream's model for this segment only; None: the stream's.
+    voice: str | None = None
+    #: Speaking rate for this segment only; None: the stream's.
+    speed: float | None = None
+    #: Phonemes spoken instead of ``text`` (in ``phoneme_alphabet``, one the model
+    #: lists); ``text`` is still what word timings point into.
+    phonemes: str | None = None
+    phoneme_alphabet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

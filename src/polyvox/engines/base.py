@@ -40,6 +40,47 @@ class SynthesisRequest:
     #: seconds of it as a chunk of its own, as soon as possible. A hint; engines that
     #: cannot cut an inference ignore it.
     first_chunk_s: float | None = None
+    #: Speak these phonemes instead of reading ``text`` (SSML ``<phoneme>``), written in
+    #: ``phoneme_alphabet``, one of ``ModelInfo.phoneme_alphabets``; ``text`` is what
+    #: word marks point into.
+    phonemes: str | None = None
+    phoneme_alphabet: str | None = None
+    #: The client wants word timings: an engine that can tell where words are spoken
+    #: yields :class:`TimedChunk` s with :class:`WordMark` s (others ignore it).
+    word_timings: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WordMark:
+    """Where one word of a request's text is spoken.
+
+    ``text_start``/``text_end``: code points into ``SynthesisRequest.text``;
+    ``start_sample``/``end_sample``: samples from the start of the request's audio (all
+    of its chunks), at the model's native rate.
+    """
+
+    text_start: int
+    text_end: int
+    start_sample: int
+    end_sample: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimedChunk:
+    """A chunk of audio and the words an engine reports with it.
+
+    What an engine that knows word timings yields in place of a bare array. Its words
+    come in order over the whole request (starts never decrease), each no later than
+    the chunk in which its audio ends: an engine that knows a sentence's durations
+    before decoding it (Piper, Kokoro) reports them all with the sentence's first chunk.
+    """
+
+    samples: np.ndarray
+    words: tuple[WordMark, ...] = ()
+
+
+#: What a speech model's iterator yields: audio alone, or audio with word marks.
+EngineChunk = np.ndarray | TimedChunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +148,9 @@ class SpeechModel(LoadedModel):
     warmup_text: ClassVar[str] = "Hello there."
 
     @abstractmethod
-    def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
-        """Yield mono float32 chunks in [-1, 1] at ``info.native_sample_rate_hz``."""
+    def synthesize(self, request: SynthesisRequest) -> Iterator[EngineChunk]:
+        """Yield mono float32 chunks in [-1, 1] at ``info.native_sample_rate_hz``, as
+        arrays or, with the words they carry, :class:`TimedChunk` s."""
 
     def warmup(self) -> None:
         request = SynthesisRequest(text=self.warmup_text, voice=self.info.default_voice.id)

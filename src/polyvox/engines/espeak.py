@@ -22,7 +22,13 @@ from typing import Protocol
 import numpy as np
 
 from polyvox.contract.types import ModelInfo, VoiceInfo
-from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
+from polyvox.engines.base import (
+    Engine,
+    EngineChunk,
+    SpeechModel,
+    SynthesisRequest,
+    TimedChunk,
+)
 from polyvox.engines.espeak_library import (
     EspeakError,
     EspeakVoice,
@@ -32,6 +38,7 @@ from polyvox.engines.espeak_library import (
     open_library,
 )
 from polyvox.engines.espeak_program import EspeakProgram, VoiceRow, parse_voice_rows
+from polyvox.engines.espeak_words import word_marks
 from polyvox.errors import InvalidArgument, NotFound, Unavailable
 
 logger = logging.getLogger(__name__)
@@ -169,15 +176,18 @@ class EspeakModel(SpeechModel):
         self._synthesizer = synthesizer
         self._timeout_s = timeout_s
 
-    def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
+    def synthesize(self, request: SynthesisRequest) -> Iterator[EngineChunk]:
         # A whole segment in one call, then its chunks: the library runs one synthesis
         # at a time, and one that waited for this stream's next step (the worker paces
         # steps by playback) would stall every other stream. espeak is far faster than
         # real time, so ``first_chunk_s`` is ignored: the whole segment is that fast.
         synthesis = self._synthesis(request)
         samples = synthesis.samples
+        # Every word is known once the segment is synthesized: all go with its first chunk.
+        words = word_marks(request.text, synthesis) if request.word_timings else ()
         for start in range(0, samples.size, _CHUNK_FRAMES):
-            yield samples[start : start + _CHUNK_FRAMES].astype(np.float32) / 32768.0
+            chunk = samples[start : start + _CHUNK_FRAMES].astype(np.float32) / 32768.0
+            yield TimedChunk(chunk, words) if words and start == 0 else chunk
 
     def _synthesis(self, request: SynthesisRequest) -> Synthesis:
         wpm = _words_per_minute(request.speed)

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from polyvox.contract.types import ModelInfo, VoiceInfo
-from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
+from polyvox.engines.base import Engine, EngineChunk, SpeechModel, SynthesisRequest
 from polyvox.engines.piper_stream import SlicedSynthesis, VitsHalves, frames_for, split_voice
+from polyvox.engines.piper_words import PiperWords, ids_and_owners, phonemes_of
 from polyvox.errors import InvalidArgument, NotFound
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ _CALIBRATION_TEXT = "Hello! The quick brown fox jumps over the lazy dog. Is it r
 _CALIBRATION_PEAK = 0.7
 #: Engine options a request may set, with their parser.
 _REQUEST_OPTIONS = {"noise_scale": float, "noise_w_scale": float}
+#: Piper voices read espeak-ng's IPA: SSML <phoneme alphabet="ipa"> goes straight in.
+_PHONEME_ALPHABETS = ("ipa",)
+#: Voices whose phonemes come from espeak-ng (or are the text's own letters): words
+#: can be found in them; other front ends' (pinyin...) are not aligned.
+_ALIGNABLE_PHONEME_TYPES = ("espeak", "text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,9 @@ def _model_info(files: _VoiceFiles) -> ModelInfo:
         voices=voices,
         native_sample_rate_hz=int(config["audio"]["sample_rate"]),
         languages=(language,),
+        phoneme_alphabets=_PHONEME_ALPHABETS
+        if config.get("phoneme_type", "espeak") == "espeak"
+        else (),
     )
 
 
@@ -136,7 +145,7 @@ class PiperModel(SpeechModel):
         self._voice = PiperVoice(config=config, session=self._halves.encoder)
         self._gain = self._calibrated_gain(self._halves)
 
-    def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
+    def synthesize(self, request: SynthesisRequest) -> Iterator[EngineChunk]:
         from piper import SynthesisConfig
 
         config = self._voice.config
@@ -148,6 +157,8 @@ class PiperModel(SpeechModel):
             **{**self._default_options, **_parse_options(request.options)},
         )
         if self._halves is None:
+            if request.phonemes:
+                raise InvalidArgument(f"{self.info.id} cannot speak phonemes on this device")
             return (
                 chunk.audio_float_array
                 for chunk in self._voice.synthesize(request.text, syn_config=syn_config)
@@ -157,15 +168,31 @@ class PiperModel(SpeechModel):
             first_chunk_frames = frames_for(
                 request.first_chunk_s, config.sample_rate, self._halves.hop_samples
             )
+        words = self._words(request)
         return SlicedSynthesis(
             self._halves,
-            partial(self._sentence_feeds, request.text, syn_config),
+            partial(self._sentence_feeds, request, syn_config, words),
             gain=self._gain,
             first_chunk_frames=first_chunk_frames,
+            words=words,
         )
 
-    def _sentence_feeds(self, text: str, syn_config: Any) -> list[dict[str, np.ndarray]]:
-        """The encoder's inputs for each sentence of ``text``, as PiperVoice builds them."""
+    def _words(self, request: SynthesisRequest) -> PiperWords | None:
+        """Where the request's word marks will come from, when it asks for them."""
+        phoneme_type = str(getattr(self._voice.config.phoneme_type, "value", ""))
+        if not request.word_timings or phoneme_type not in _ALIGNABLE_PHONEME_TYPES:
+            return None
+        phonemize = None if request.phonemes else self._phonemize_word
+        return PiperWords(request.text, [], [], phonemize)
+
+    def _phonemize_word(self, word: str) -> list[str]:
+        return [phoneme for sentence in self._voice.phonemize(word) for phoneme in sentence]
+
+    def _sentence_feeds(
+        self, request: SynthesisRequest, syn_config: Any, words: PiperWords | None = None
+    ) -> list[dict[str, np.ndarray]]:
+        """The encoder's inputs for each sentence of the request, as PiperVoice builds
+        them (from SSML's phonemes where it gave some); ``words`` learns the phonemes."""
         config = self._voice.config
         scales = np.array(
             [
@@ -175,11 +202,21 @@ class PiperModel(SpeechModel):
             ],
             dtype=np.float32,
         )
+        if request.phonemes:
+            sentences = [phonemes_of(request.phonemes)]
+        else:
+            sentences = self._voice.phonemize(request.text)
         feeds = []
-        for phonemes in self._voice.phonemize(text):
+        for phonemes in sentences:
             if not phonemes:
                 continue
-            ids = np.array([self._voice.phonemes_to_ids(phonemes)], dtype=np.int64)
+            if words is not None:
+                id_list, owners = ids_and_owners(phonemes, config.phoneme_id_map)
+                words.sentences.append(phonemes)
+                words.owners.append(owners)
+            else:
+                id_list = self._voice.phonemes_to_ids(phonemes)
+            ids = np.array([id_list], dtype=np.int64)
             sentence = {"input": ids, "input_lengths": np.array([ids.shape[1]]), "scales": scales}
             if config.num_speakers > 1:
                 speaker = _or(syn_config.speaker_id, config.default_speaker_id)
@@ -194,13 +231,14 @@ class PiperModel(SpeechModel):
         from piper import SynthesisConfig
 
         deterministic = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        request = SynthesisRequest(text=_CALIBRATION_TEXT, voice=self.info.default_voice.id)
         audio = SlicedSynthesis(
             halves,
-            partial(self._sentence_feeds, _CALIBRATION_TEXT, deterministic),
+            partial(self._sentence_feeds, request, deterministic),
             gain=1.0,
             first_chunk_frames=None,
         )
-        peak = max(float(np.abs(chunk).max(initial=0.0)) for chunk in audio)
+        peak = max(float(np.abs(np.asarray(chunk)).max(initial=0.0)) for chunk in audio)
         return _CALIBRATION_PEAK / peak if peak > 1e-4 else 1.0
 
     def close(self) -> None:

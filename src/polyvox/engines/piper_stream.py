@@ -9,6 +9,10 @@ side: with that much context a slice matches the whole decode to within float no
 (measured 3e-7 on en_US-joe-medium; with 8 frames the error is 1e-3), so each slice is
 decoded with ``CONTEXT_FRAMES`` around it and trimmed. Each cut costs twice that
 in extra decoding, ~10 ms.
+
+The encoder half also hands out what the duration predictor decided: the frames each
+phoneme id lasts (the graph's ``Ceil`` of its durations, which Piper's own
+``patch_voice_with_alignment`` exposes the same way), from which word timings come.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from polyvox.engines.base import EngineChunk, TimedChunk, WordMark
 
 #: Frames of context decoded on each side of a slice (see the module docstring).
 CONTEXT_FRAMES = 10
@@ -38,6 +44,14 @@ class VitsHalves:
     #: Other decoder inputs (a speaker embedding in multi-speaker voices); passed whole.
     other_inputs: tuple[str, ...]
     hop_samples: int
+    #: The encoder's output with each phoneme id's length in frames; None when the
+    #: graph has no single ``Ceil`` (no word timings then).
+    durations_output: str | None = None
+
+
+#: For word timings: given a sentence's index and its phoneme ids' lengths in samples,
+#: the marks of its words (samples counted from the sentence's start).
+SentenceWords = Callable[[int, np.ndarray], tuple[WordMark, ...]]
 
 
 def split_voice(
@@ -66,9 +80,12 @@ def split_voice(
     frames_input = decoder_nodes[0].input[0]
     if frames_input not in decoder_inputs:
         return None
+    ceils = [output for node in graph.node if node.op_type == "Ceil" for output in node.output]
+    durations = ceils[0] if len(ceils) == 1 else None
     extractor = Extractor(model)
+    encoder_outputs = decoder_inputs + ([durations] if durations else [])
     halves = {
-        "encoder": extractor.extract_model([i.name for i in graph.input], decoder_inputs),
+        "encoder": extractor.extract_model([i.name for i in graph.input], encoder_outputs),
         "decoder": extractor.extract_model(decoder_inputs, [graph.output[0].name]),
     }
     # Through files: a session made from bytes keeps a copy of them (+60 MiB for a
@@ -85,13 +102,15 @@ def split_voice(
         frames_input=frames_input,
         other_inputs=tuple(name for name in decoder_inputs if name != frames_input),
         hop_samples=hop_samples,
+        durations_output=durations,
     )
 
 
-class SlicedSynthesis(Iterator[np.ndarray]):
+class SlicedSynthesis(Iterator[EngineChunk]):
     """One request's audio, one scheduler step per ``next``: each sentence is encoded
     and decoded whole, except the first, whose first ``first_chunk_frames`` come as a
-    chunk of their own. ``finished`` says, after a chunk, whether another will come."""
+    chunk of their own. ``finished`` says, after a chunk, whether another will come.
+    With ``words``, each sentence's first chunk carries its words' marks."""
 
     def __init__(
         self,
@@ -100,6 +119,7 @@ class SlicedSynthesis(Iterator[np.ndarray]):
         *,
         gain: float,
         first_chunk_frames: int | None,
+        words: SentenceWords | None = None,
     ) -> None:
         self._halves = halves
         #: Phonemized on the first step, in the scheduler's thread, not the caller's.
@@ -110,22 +130,23 @@ class SlicedSynthesis(Iterator[np.ndarray]):
         self._first_chunk_frames = first_chunk_frames
         self._latents: dict[str, np.ndarray] = {}
         self._next_frame = 0
+        self._words = words if halves.durations_output else None
+        self._sentence = -1
+        #: Samples of the sentences before the current one.
+        self._sentence_start = 0
+        self._sentence_samples = 0
 
     @property
     def finished(self) -> bool:
         return self._remaining_sentences == 0 and not self._latents
 
-    def __next__(self) -> np.ndarray:
+    def __next__(self) -> EngineChunk:
         if self._prepare is not None:
             sentences, self._prepare = self._prepare(), None
             self._sentences, self._remaining_sentences = iter(sentences), len(sentences)
+        marks: tuple[WordMark, ...] = ()
         if not self._latents:
-            feeds = next(self._sentences)  # StopIteration ends the request
-            self._remaining_sentences -= 1
-            names = [self._halves.frames_input, *self._halves.other_inputs]
-            outputs = self._halves.encoder.run(names, dict(feeds))  # type: ignore[attr-defined]
-            self._latents = dict(zip(names, outputs, strict=True))
-            self._next_frame = 0
+            marks = self._encode(next(self._sentences))  # StopIteration ends the request
         frames = self._latents[self._halves.frames_input].shape[2]
         stop = frames
         if self._first_chunk_frames and frames > self._first_chunk_frames + CONTEXT_FRAMES:
@@ -135,7 +156,28 @@ class SlicedSynthesis(Iterator[np.ndarray]):
         self._next_frame = stop
         if stop == frames:
             self._latents = {}
-        return samples
+        return TimedChunk(samples, marks) if marks else samples
+
+    def _encode(self, feeds: Mapping[str, np.ndarray]) -> tuple[WordMark, ...]:
+        """Run the encoder on the next sentence; the marks of its words, if asked for."""
+        self._remaining_sentences -= 1
+        self._sentence += 1
+        self._sentence_start += self._sentence_samples
+        halves = self._halves
+        names = [halves.frames_input, *halves.other_inputs]
+        wanted = names + ([halves.durations_output] if self._words else [])
+        outputs = halves.encoder.run(wanted, dict(feeds))  # type: ignore[attr-defined]
+        self._latents = dict(zip(names, outputs, strict=False))
+        self._next_frame = 0
+        self._sentence_samples = self._latents[halves.frames_input].shape[2] * halves.hop_samples
+        if self._words is None:
+            return ()
+        id_samples = np.asarray(outputs[-1]).reshape(-1).astype(np.int64) * halves.hop_samples
+        start = self._sentence_start
+        return tuple(
+            WordMark(m.text_start, m.text_end, m.start_sample + start, m.end_sample + start)
+            for m in self._words(self._sentence, id_samples)
+        )
 
     def _decode(self, start: int, stop: int) -> np.ndarray:
         """Samples of frames [start, stop), decoded with context on both sides."""

@@ -16,9 +16,11 @@ from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
 from polyvox.gateway.realtime.llm import LlmClient, LlmEndpoint
 from polyvox.gateway.registry.local import LocalRegistry
-from polyvox.gateway.routes import catalog, health, ps, realtime, speech, transcriptions
+from polyvox.gateway.routes import catalog, health, page, ps, realtime, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.gateway.waiting_line import Lines
+from polyvox.gateway.wyoming.context import Gateway
+from polyvox.gateway.wyoming.server import WyomingServer
 from polyvox.supervisor.supervisor import Supervisor
 from polyvox.text.segment import Segmenters
 
@@ -62,9 +64,17 @@ def create_app(settings: Settings) -> FastAPI:
         # why not yet) during a minutes-long first environment build.
         starting = asyncio.create_task(registry.start(), name="registry-start")
         starting.add_done_callback(_log_start_failure(supervisor))
+        wyoming = None
+        if settings.wyoming.uri is not None:
+            # Home Assistant's protocol, on its own port, served from the same engines.
+            shared = Gateway(app.state.router, app.state.segmenters, lines, settings)
+            wyoming = WyomingServer(settings.wyoming, shared)
+            await wyoming.start()
         try:
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await starting
@@ -88,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Request ids, CORS, metrics, API keys: around everything above and below.
     install_operations(app, settings, registry, lines)
-    for module in (speech, transcriptions, realtime, catalog, health, ps):
+    for module in (speech, transcriptions, realtime, catalog, health, ps, page):
         app.include_router(module.router)
     app.add_api_websocket_route("/{path:path}", _unknown_websocket)  # last: a catch-all
     return app

@@ -1,12 +1,13 @@
 """ASGI middleware requiring an API key on every route but the probes and metrics.
 
 A key comes as ``Authorization: Bearer <key>`` (what the OpenAI SDK sends) or
-``X-API-Key: <key>``; a WebSocket handshake may carry it as the subprotocol
-``openai-insecure-api-key.<key>`` instead, as OpenAI's browser clients send it
-(a browser cannot set headers on a WebSocket). The presented key is compared
-with every configured key in constant time (``hmac.compare_digest``, no early
-exit), so timing tells nothing about which key, or how much of one, matched.
-Keys are never logged.
+``X-API-Key: <key>``. The presented key is compared with every configured key in
+constant time (``hmac.compare_digest``, no early exit), so timing tells nothing
+about which key, or how much of one, matched. Keys are never logged.
+
+Browsers cannot set headers on a WebSocket: there the key may also come as the
+subprotocol ``openai-insecure-api-key.<key>``, as OpenAI's Realtime API takes it
+(:func:`accepted_subprotocol` picks the protocol to answer with).
 
 Refusals use OpenAI's error shape with code ``invalid_api_key``. A WebSocket
 handshake without a valid key is refused before it is accepted, with the same
@@ -25,11 +26,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyvox.gateway.errors import json_error_bytes
 
-#: The subprotocol prefix of a key in a WebSocket handshake (OpenAI's browser clients).
-SUBPROTOCOL_KEY_PREFIX = b"openai-insecure-api-key."
 #: Liveness, readiness and scraping stay open: orchestrators and Prometheus send no key.
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+#: So does the try-it page (``/``): it holds no data, and asks for the key itself.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/"})
 _POLICY_VIOLATION = 1008
+#: The WebSocket subprotocol that carries a key (OpenAI's name for it).
+KEY_SUBPROTOCOL_PREFIX = "openai-insecure-api-key."
+
+
+def _subprotocols(scope: Scope) -> list[str]:
+    return [str(protocol) for protocol in scope.get("subprotocols") or ()]
+
+
+def accepted_subprotocol(scope: Scope) -> str | None:
+    """The subprotocol a WebSocket route answers with: the first the client offered
+    that is not a key. A browser that offered any fails the handshake unless the
+    server picks one; the key itself is never echoed back."""
+    return next((p for p in _subprotocols(scope) if not p.startswith(KEY_SUBPROTOCOL_PREFIX)), None)
 
 
 def presented_key(scope: Scope) -> bytes | None:
@@ -43,15 +56,9 @@ def presented_key(scope: Scope) -> bytes | None:
         elif name == b"x-api-key" and value.strip():
             return value.strip()
     if scope.get("type") == "websocket":
-        for name, value in scope.get("headers", ()):
-            if name != b"sec-websocket-protocol":
-                continue
-            for protocol in value.split(b","):
-                protocol = protocol.strip()
-                if protocol.startswith(SUBPROTOCOL_KEY_PREFIX) and len(protocol) > len(
-                    SUBPROTOCOL_KEY_PREFIX
-                ):
-                    return protocol[len(SUBPROTOCOL_KEY_PREFIX) :]
+        for protocol in _subprotocols(scope):
+            if protocol.startswith(KEY_SUBPROTOCOL_PREFIX):
+                return protocol.removeprefix(KEY_SUBPROTOCOL_PREFIX).encode()
     return None
 
 

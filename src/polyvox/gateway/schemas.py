@@ -28,3 +28,6 @@ class SpeechRequest(BaseModel):
     #: The language of the input (BCP 47, extension): picks the front end among those
     #: the voice reads (Kokoro: "ja" or "en"); by default found from the text.
     language: str | None = Field(default=None, min_length=1, max_length=35)
+    #: With ``stream_format: "sse"`` (extension): ``speech.word`` events with each
+    #: word's start and end, where the engine knows them (Piper, espeak-ng).
+    timestamps: bool = False

@@ -1,19 +1,29 @@
-"""Turn worker audio into the client's format as it arrives: resample, then encode."""
+"""Turn worker audio into the client's format as it arrives: resample, then encode.
+
+SSML breaks are made here, after resampling: at a break the resampler is flushed
+(the audio before it ends whole), exactly ``round(seconds * rate)`` zero samples at the
+output rate are encoded, and a fresh resampler starts with the next segment, so no
+rate conversion moves a break by a sample. Word timings are placed on the same
+timeline: a segment starts where the audio before it (and its breaks) ends.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from polyvox.audio import AudioEncoder, StreamResampler
 from polyvox.contract.client import WorkerClient
-from polyvox.contract.types import AudioChunk, Segment, SynthesisConfig
+from polyvox.contract.types import AudioChunk, SegmentEnd, SynthesisConfig, WordTiming
 from polyvox.gateway.errors import ApiError
+from polyvox.gateway.speech_plan import SpeechPlan
+from polyvox.gateway.word_timeline import SpokenWord, WordTimeline
+from polyvox.text.ssml import silence_samples
 
 #: OpenAI's API returns 24 kHz audio; so do we unless the client asks otherwise.
 DEFAULT_SAMPLE_RATE_HZ = 24_000
@@ -59,8 +69,17 @@ class _Pipeline:
 
     def finish(self) -> bytes:
         with self._lock:
-            tail = self._encode(self.resampler.flush()) if self.resampler is not None else b""
-            return tail + self.encoder.flush()
+            return self._flush_resampler() + self.encoder.flush()
+
+    def silence(self, num_samples: int) -> bytes:
+        """End the audio so far (flush the resampler), then ``num_samples`` zeros."""
+        with self._lock:
+            head = self._flush_resampler()
+            self.resampler = None
+            return head + self._encode(np.zeros(num_samples, np.float32))
+
+    def _flush_resampler(self) -> bytes:
+        return self._encode(self.resampler.flush()) if self.resampler is not None else b""
 
     def abandon(self) -> None:
         """Free the encoder once no thread is using it (waits at most one slice)."""
@@ -84,28 +103,81 @@ def _slices(samples: np.ndarray, rate_hz: int, *, first: bool) -> Iterator[np.nd
         yield samples
 
 
-async def stream_encoded(
+class _Timeline:
+    """Where the audio received so far ends, in seconds of the output: exact after a
+    break (counted from the samples encoded), then advanced by the worker's audio."""
+
+    def __init__(self, pipeline: _Pipeline) -> None:
+        self._pipeline = pipeline
+        self._base_s = 0.0
+        self._native_s = 0.0
+
+    @property
+    def now_s(self) -> float:
+        return self._base_s + self._native_s
+
+    def received(self, chunk: AudioChunk) -> None:
+        self._native_s += chunk.samples.size / chunk.sample_rate_hz
+
+    def rebase(self) -> None:
+        self._base_s = self._pipeline.output_samples / self._pipeline.encoder.sample_rate_hz
+        self._native_s = 0.0
+
+
+async def stream_speech(
     client: WorkerClient,
     config: SynthesisConfig,
-    segments: Iterable[str | Segment],
+    plan: SpeechPlan,
     *,
+    native_rate_hz: int,
     encoder: AudioEncoder,
     stats: StreamStats | None = None,
-) -> AsyncGenerator[bytes, None]:
-    """Yield encoded bytes as each segment's audio arrives; the encoder is flushed last.
+) -> AsyncGenerator[bytes | SpokenWord, None]:
+    """Yield encoded bytes as each segment's audio arrives, with the plan's silences in
+    place and, when ``config.word_timings``, each word of the input once it is known;
+    the encoder is flushed last.
 
     Nothing is yielded before the first audio exists, so a caller that awaits the
     first chunk before sending headers still turns every early failure (bad
     voice, worker down, input that yields no audio) into a proper HTTP error.
     """
     pipeline = _Pipeline(encoder)
+    timeline = _Timeline(pipeline)
+    words = WordTimeline(plan)
+    current = -1
     finished = False
+
+    async def silences(index: int) -> AsyncGenerator[bytes, None]:
+        """The breaks planned before segment ``index`` (after the last: ``len``)."""
+        if index not in plan.silences_s:
+            return
+        count = sum(silence_samples(s, encoder.sample_rate_hz) for s in plan.silences_s[index])
+        if data := await asyncio.to_thread(pipeline.silence, count):
+            yield data
+        timeline.rebase()
+
     try:
         # aclosing: a client that leaves cancels the worker's stream now, not at GC.
-        async with contextlib.aclosing(client.synthesize(config, segments)) as audio:
+        async with contextlib.aclosing(client.synthesize(config, plan.texts())) as audio:
             async for item in audio:
-                if not (isinstance(item, AudioChunk) and item.samples.size):
+                if item.segment_index != current:
+                    # Segments arrive in order; the first thing of the next one starts
+                    # it, after the breaks planned before it.
+                    current = item.segment_index
+                    async for data in silences(current):
+                        yield data
+                    words.start_segment(current, timeline.now_s)
+                if isinstance(item, WordTiming):
+                    for word in words.add(item, native_rate_hz):
+                        yield word
                     continue
+                if isinstance(item, SegmentEnd):
+                    for word in words.end_segment(timeline.now_s):
+                        yield word
+                    continue
+                if not item.samples.size:
+                    continue
+                timeline.received(item)
                 # Resampling and encoding are CPU work: keep them off the event loop.
                 first = pipeline.output_samples == 0
                 samples = await asyncio.to_thread(pipeline.resample, item)
@@ -114,6 +186,8 @@ async def stream_encoded(
                         yield data
         if pipeline.output_samples == 0:
             raise ApiError(422, "the input produced no audio", code="no_audio", param="input")
+        async for data in silences(len(plan.segments)):
+            yield data
         finished = True
         yield await asyncio.to_thread(pipeline.finish)
     finally:

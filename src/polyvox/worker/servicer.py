@@ -72,8 +72,7 @@ async def _text_inputs(
         if kind == "pause":
             yield PAUSE
         elif kind == "segment":
-            segment = message.segment
-            yield segment.index, segment.text, segment.language or None
+            yield codec.text_segment_from_pb(message.segment)
         else:
             raise InvalidArgument(f"unexpected {kind or 'empty'} message after config")
 

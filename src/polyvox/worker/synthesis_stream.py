@@ -30,24 +30,33 @@ from polyvox.contract.types import (
     Capability,
     ModelInfo,
     Pause,
+    Segment,
     SegmentEnd,
     SynthesisConfig,
     SynthesisEvent,
 )
-from polyvox.engines.base import KnowsItsEnd, SpeechModel, SynthesisRequest
+from polyvox.engines.base import (
+    EngineChunk,
+    KnowsItsEnd,
+    SpeechModel,
+    SynthesisRequest,
+    TimedChunk,
+    WordMark,
+)
 from polyvox.errors import InvalidArgument
 from polyvox.logs import bind_context
-from polyvox.text.pieces import split_to_length
+from polyvox.text.pieces import char_positions, split_to_length
 from polyvox.voices import is_blend, resolve_blend
 from polyvox.worker.admission import Admission, WorkSlot
 from polyvox.worker.models import ModelLease, ModelManager
 from polyvox.worker.scheduler import DeadlineScheduler, PlaybackClock
+from polyvox.worker.segment_words import SegmentWords
 from polyvox.worker.settings import WorkerTuning
 
 logger = logging.getLogger(__name__)
 
-#: A stream's next segment, as (index, text, language or None).
-TextInput = tuple[int, str, str | None]
+#: A stream's next segment, with its index.
+TextInput = tuple[int, Segment]
 
 _END = object()
 #: Segments read ahead of synthesis; past this the reader stops reading and gRPC's
@@ -63,7 +72,7 @@ _TURN_HOLD_S = 2.0
 _FIRST_AUDIO_HANDOFF_S = 0.010
 
 
-def _next_chunk(chunks: Iterator[np.ndarray]) -> tuple[object, float]:
+def _next_chunk(chunks: Iterator[EngineChunk]) -> tuple[object, float]:
     """The engine's next chunk (or _END), and the seconds it took to make."""
     started = time.perf_counter()
     chunk = next(chunks, _END)
@@ -87,6 +96,22 @@ class _Turn:
 
 
 Inbox = asyncio.Queue[TextInput | Pause | object]
+
+
+def _voice(info: ModelInfo, voice: str) -> str:
+    """``voice`` as the model knows it (a blend resolved), or a clear InvalidArgument."""
+    if voice not in (valid := info.voice_ids()) and is_blend(voice):
+        return str(resolve_blend(info, voice))
+    if voice not in valid:
+        raise InvalidArgument(
+            f"model {info.id!r} has no voice {voice!r}; valid voices: {', '.join(valid)}"
+        )
+    return voice
+
+
+def _check_speed(speed: float) -> None:
+    if not (speed > 0 and np.isfinite(speed)):
+        raise InvalidArgument(f"speed must be a positive number, got {speed}")
 
 
 async def _next_input(inbox: Inbox, turn: _Turn | None, paused: bool) -> tuple[object, bool]:
@@ -161,16 +186,34 @@ class SynthesisStreams:
         info = self._models.info(config.model_id)
         if info.capability is not Capability.TTS:
             raise InvalidArgument(f"model {info.id!r} does not synthesize speech")
-        voice = config.voice or info.default_voice.id
-        if voice not in (valid := info.voice_ids()) and is_blend(voice):
-            voice = str(resolve_blend(info, voice))
-        elif voice not in valid:
+        _check_speed(config.speed)
+        return info, _voice(info, config.voice or info.default_voice.id)
+
+    def _request(
+        self, config: SynthesisConfig, info: ModelInfo, voice: str, segment: Segment
+    ) -> SynthesisRequest:
+        """What the engine is asked for one segment: the stream's settings, overridden
+        by the segment's own voice and speed (SSML)."""
+        if segment.voice:
+            voice = _voice(info, segment.voice)
+        speed = segment.speed or config.speed
+        _check_speed(speed)
+        if segment.phonemes and segment.phoneme_alphabet not in info.phoneme_alphabets:
+            readable = ", ".join(info.phoneme_alphabets) or "none"
             raise InvalidArgument(
-                f"model {info.id!r} has no voice {voice!r}; valid voices: {', '.join(valid)}"
+                f"model {info.id!r} reads no {segment.phoneme_alphabet!r} phonemes "
+                f"(alphabets it reads: {readable})"
             )
-        if not (config.speed > 0 and np.isfinite(config.speed)):
-            raise InvalidArgument(f"speed must be a positive number, got {config.speed}")
-        return info, voice
+        return SynthesisRequest(
+            text=segment.text,
+            voice=voice,
+            speed=speed,
+            options=dict(config.options),
+            language=segment.language,
+            phonemes=segment.phonemes,
+            phoneme_alphabet=segment.phoneme_alphabet,
+            word_timings=config.word_timings,
+        )
 
     async def stream(
         self, config: SynthesisConfig, segments: AsyncIterator[TextInput | Pause]
@@ -202,18 +245,12 @@ class SynthesisStreams:
                 if paused:
                     continue
                 assert isinstance(item, tuple)
-                index, text, language = item
+                index, segment = item
+                request = self._request(config, info, voice, segment)
                 if turn is None:
                     refuse_if_full = turns == 0 and not config.wait_for_slot
                     turn = await self._begin_turn(info.id, refuse_if_full=refuse_if_full)
                     turns += 1
-                request = SynthesisRequest(
-                    text=text,
-                    voice=voice,
-                    speed=config.speed,
-                    options=dict(config.options),
-                    language=language,
-                )
                 async for event in self._segment(turn.model, index, request, info, playback):
                     yield event
         finally:
@@ -234,15 +271,23 @@ class SynthesisStreams:
             raise
         return _Turn(slot, lease)
 
-    def _pieces(self, text: str) -> list[str]:
+    def _pieces(self, request: SynthesisRequest) -> list[tuple[str, list[int]]]:
         """The texts to synthesize one after another for one segment (see
-        WorkerTuning.busy_split_chars): whole unless another stream is working."""
-        if not text.strip():
+        WorkerTuning.busy_split_chars), each with where its characters are in the
+        segment's text: whole unless another stream is working (or it is phonemes)."""
+        text = request.text
+        if not text.strip() and not request.phonemes:
             return []
         limit = self._settings.busy_split_chars
-        if not limit or len(text) <= limit or self._admission.working <= 1:
-            return [text]
-        return split_to_length(text, limit)
+        if request.phonemes or not limit or len(text) <= limit or self._admission.working <= 1:
+            return [(text, [])]
+        pieces = []
+        cursor = 0
+        for piece in split_to_length(text, limit):
+            positions = char_positions(piece, text, cursor)
+            cursor = positions[-1]
+            pieces.append((piece, positions))
+        return pieces
 
     async def _segment(
         self,
@@ -260,19 +305,25 @@ class SynthesisStreams:
                 f"{self._settings.max_segment_chars}"
             )
         num_samples = 0
-        for piece in self._pieces(request.text):
+        words = SegmentWords(index, len(request.text))
+        for piece, positions in self._pieces(request):
+            words.next_piece(positions, num_samples)
             audio = self._piece_audio(model, replace(request, text=piece), playback)
             # aclosing: a stream ended mid-piece stops its engine iterator now.
             async with contextlib.aclosing(audio):
-                async for samples in audio:
+                async for samples, marks in audio:
+                    if marks and request.word_timings:
+                        for timing in words.timings(marks):
+                            yield timing
                     num_samples += samples.size
                     yield AudioChunk(index, samples, info.native_sample_rate_hz)
         yield SegmentEnd(index, num_samples)
 
     async def _piece_audio(
         self, model: SpeechModel, request: SynthesisRequest, playback: PlaybackClock
-    ) -> AsyncGenerator[np.ndarray, None]:
-        """Synthesize one piece step by step through the scheduler; yield its samples."""
+    ) -> AsyncGenerator[tuple[np.ndarray, tuple[WordMark, ...]], None]:
+        """Synthesize one piece step by step through the scheduler; yield its samples
+        with the word marks the engine reported with them."""
         deadline_s = playback.next_deadline_s()
         # The listener has no audio left (a new stream, or a voice agent's next turn
         # on a stream that went quiet): ask for a short first chunk.
@@ -289,6 +340,10 @@ class SynthesisStreams:
             )
             if chunk is _END:
                 return
+            marks: tuple[WordMark, ...] = ()
+            if isinstance(chunk, TimedChunk):
+                marks = chunk.words
+                chunk = chunk.samples
             samples = np.asarray(chunk, dtype="<f4").reshape(-1)
             audio_s = samples.size / model.info.native_sample_rate_hz
             playback.sent(audio_s)
@@ -305,7 +360,7 @@ class SynthesisStreams:
                 # once. So it is due now; if the engine has more (another sentence),
                 # that is one sentence of work, as a new stream's first segment is.
                 deadline_s = self._scheduler.clock()
-            yield samples
+            yield samples, marks
             if dry:
                 dry = False
                 # The listener is waiting for this chunk, and the gateway (on this

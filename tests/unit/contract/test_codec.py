@@ -12,6 +12,7 @@ from polyvox.contract.types import (
     Capability,
     ModelInfo,
     ResidentModelInfo,
+    Segment,
     SegmentEnd,
     SpeechEvent,
     SpeechEventKind,
@@ -22,6 +23,7 @@ from polyvox.contract.types import (
     TranscriptUpdate,
     VoiceInfo,
     Word,
+    WordTiming,
     WorkerDescription,
     WorkerStats,
 )
@@ -36,6 +38,7 @@ KOKORO = ModelInfo(
     native_sample_rate_hz=24000,
     languages=("en-US", "ja-JP"),
     voice_blending=True,
+    phoneme_alphabets=("ipa",),
 )
 TINY = ModelInfo("tiny.en", (), 16000, ("en",), capability=Capability.STT)
 SEGMENT = TranscriptSegment(
@@ -70,14 +73,30 @@ def test_an_unknown_capability_is_dropped_not_read_as_tts(caplog: pytest.LogCapt
 
 def test_synthesis_config() -> None:
     config = SynthesisConfig(
-        "m", voice="a(2)+b(1)", speed=1.5, options={"k": "v"}, request_id="r", wait_for_slot=True
-    )
+        "m", voice="a(2)+b(1)", speed=1.5, options={"k": "v"}, request_id="r",
+        wait_for_slot=True, word_timings=True,
+    )  # fmt: skip
     assert codec.synthesis_config_from_pb(codec.synthesis_config_to_pb(config)) == config
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        Segment("Hello there."),
+        Segment("こんにちは", language="ja-JP"),
+        Segment(
+            "tomato", voice="jm_kumo", speed=1.25, phonemes="təˈmɑːtoʊ", phoneme_alphabet="ipa"
+        ),
+    ],
+)
+def test_text_segments(segment: Segment) -> None:
+    wire = codec.text_segment_to_pb(7, segment)
+    assert codec.text_segment_from_pb(wire.segment) == (7, segment)
 
 
 def test_a_stream_must_start_with_its_config() -> None:
     with pytest.raises(InvalidArgument, match="first Synthesize message must be a config"):
-        codec.synthesis_config_from_pb(codec.text_segment_to_pb(0, "hi"))
+        codec.synthesis_config_from_pb(codec.text_segment_to_pb(0, Segment("hi")))
     with pytest.raises(InvalidArgument, match="first Transcribe message must be a config"):
         codec.transcription_config_from_pb(codec.END_OF_TRANSCRIPTION_INPUT)
 
@@ -92,6 +111,8 @@ def test_synthesis_events() -> None:
     np.testing.assert_array_equal(chunk.samples, samples)
     end = SegmentEnd(2, 480)
     assert codec.synthesis_event_from_pb(codec.synthesis_event_to_pb(end)) == end
+    word = WordTiming(2, 6, 11, 2205, 9261)
+    assert codec.synthesis_event_from_pb(codec.synthesis_event_to_pb(word)) == word
 
 
 def test_s16_audio_becomes_float_and_bad_layouts_are_refused() -> None:

@@ -10,7 +10,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocket
 
-from polyvox.gateway.auth import ApiKeyAuth, presented_key
+from polyvox.gateway.auth import ApiKeyAuth, accepted_subprotocol, presented_key
 
 KEYS = ("first-key", "second-key")
 
@@ -20,7 +20,7 @@ async def hello(request: Request) -> PlainTextResponse:
 
 
 async def echo(websocket: WebSocket) -> None:
-    await websocket.accept()
+    await websocket.accept(subprotocol=accepted_subprotocol(websocket.scope))
     await websocket.send_text("welcome")
     await websocket.close()
 
@@ -107,3 +107,24 @@ def test_presented_key_reads_either_header() -> None:
     assert presented_key(scope((b"x-api-key", b" k "))) == b"k"
     assert presented_key(scope((b"authorization", b"Token k"))) is None
     assert presented_key(scope()) is None
+
+
+def test_a_browser_sends_its_key_as_a_websocket_subprotocol() -> None:
+    # Browsers cannot set WebSocket headers: OpenAI's subprotocol carries the key, and
+    # the server answers with the client's other protocol, never the key.
+    protocols = ["polyvox.v1", "openai-insecure-api-key.second-key"]
+    with client().websocket_connect("/v1/ws", subprotocols=protocols) as ws:
+        assert ws.receive_text() == "welcome"
+        assert ws.accepted_subprotocol == "polyvox.v1"
+    with (
+        pytest.raises(WebSocketDenialResponse) as refused,
+        client().websocket_connect("/v1/ws", subprotocols=["openai-insecure-api-key.wrong"]),
+    ):
+        pass
+    assert refused.value.status_code == 401
+
+
+def test_a_subprotocol_key_counts_on_websockets_only() -> None:
+    scope = {"type": "http", "headers": [], "subprotocols": ["openai-insecure-api-key.k"]}
+    assert presented_key(scope) is None
+    assert presented_key({**scope, "type": "websocket"}) == b"k"

@@ -10,7 +10,13 @@ from typing import TypeVar
 
 import pytest
 
-from polyvox.contract.types import AudioChunk, SegmentEnd, SynthesisConfig, SynthesisEvent
+from polyvox.contract.types import (
+    AudioChunk,
+    Segment,
+    SegmentEnd,
+    SynthesisConfig,
+    SynthesisEvent,
+)
 from polyvox.engines.base import Engine
 from polyvox.engines.espeak import MODEL_ID as ESPEAK_MODEL
 from polyvox.engines.espeak import EspeakEngine
@@ -61,7 +67,7 @@ async def segments(
             if spoken is not None:
                 await spoken.get()
             before_later()
-        yield index, text, None
+        yield index, Segment(text)
 
 
 async def synthesize_recording(

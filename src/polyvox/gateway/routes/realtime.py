@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
+from polyvox.gateway.auth import accepted_subprotocol
 from polyvox.gateway.errors import error_response
 from polyvox.gateway.realtime.session import Intent, RealtimeSession
 
 router = APIRouter()
 
-#: The subprotocol OpenAI's browser clients offer (beside their key); answered when offered.
-SUBPROTOCOL = "realtime"
 _INTENTS: tuple[Intent, ...] = ("conversation", "transcription")
 
 
@@ -28,8 +27,8 @@ async def realtime_websocket(
         else:
             await websocket.close(code=1008, reason="unknown intent")
         return
-    offered = websocket.scope.get("subprotocols", [])
-    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    # OpenAI's browser clients offer "realtime" beside their key: answered, never the key.
+    await websocket.accept(subprotocol=accepted_subprotocol(websocket.scope))
     state = websocket.app.state
     session = RealtimeSession(
         websocket,

@@ -1,8 +1,10 @@
-"""``POST /v1/audio/speech``: OpenAI-compatible text to speech, streamed as it is made."""
+"""``POST /v1/audio/speech``: OpenAI-compatible text to speech, streamed as it is made;
+``POST /v1/audio/speech/captions``: the same speech with its words' timings and captions."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 import uuid
@@ -10,23 +12,26 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request, WebSocket
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from polyvox.audio import AudioEncoder, OutputFormat, check_sample_rate, create_encoder
 from polyvox.contract.types import Capability, SynthesisConfig
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.admission import ClientGone, admit_while_connected, on_some_replica
+from polyvox.gateway.auth import accepted_subprotocol
+from polyvox.gateway.captions import captions
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError
-from polyvox.gateway.languages import check_speakable, speaking_languages, speech_segments
 from polyvox.gateway.metrics import GatewayMetrics
 from polyvox.gateway.openapi import error_responses
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.schemas import SpeechRequest
 from polyvox.gateway.sessions.speech import SpeechSession
-from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_encoded
+from polyvox.gateway.speech_plan import PlanRequest, plan_speech
+from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ, StreamStats, stream_speech
 from polyvox.gateway.sse import sse_events
 from polyvox.gateway.waiting_line import WaitingLine
+from polyvox.gateway.word_timeline import SpokenWord
 from polyvox.logs import current_request_id, set_model
 from polyvox.text.normalize import clean_text
 from polyvox.text.segment import Segmenters
@@ -38,7 +43,7 @@ router = APIRouter()
 @router.websocket("/v1/audio/speech/ws")
 async def speech_websocket(websocket: WebSocket) -> None:
     """Text chunks in, fixed pcm frames out; see polyvox.gateway.ws_session."""
-    await websocket.accept()
+    await websocket.accept(subprotocol=accepted_subprotocol(websocket.scope))
     session = SpeechSession(
         websocket,
         websocket.app.state.router,
@@ -69,13 +74,81 @@ _AUDIO_TYPES = tuple(dict.fromkeys(f.content_type for f in OutputFormat))
     },
 )
 async def create_speech(body: SpeechRequest, request: Request) -> Response:
+    sse = body.stream_format == "sse"
+    speech = await _open(body, request, word_timings=sse and body.timestamps)
+    if speech is None:
+        return Response(status_code=499)
+    items = _body(speech)
+    if sse:
+        return StreamingResponse(
+            sse_events(items), media_type="text/event-stream", headers=speech.headers
+        )
+    return StreamingResponse(
+        _audio_only(items), media_type=speech.encoder.content_type, headers=speech.headers
+    )
+
+
+@router.post(
+    "/v1/audio/speech/captions",
+    responses={
+        200: {"description": "The whole audio (base64), its words' timings, SRT and WebVTT."},
+        **error_responses(404, 413, 422, 429, 503, 504),
+    },
+)
+async def create_captions(body: SpeechRequest, request: Request) -> Response:
+    """The speech request's fields in; JSON out: ``audio`` (base64 of the encoded
+    file), ``format``, ``words`` (each with ``word``, ``start``, ``end`` in seconds and
+    where it is in the input), ``srt`` and ``vtt``."""
+    # The audio goes out whole: its file headers can hold its exact length.
+    speech = await _open(body, request, word_timings=True, complete_file=True)
+    if speech is None:
+        return Response(status_code=499)
+    audio = bytearray()
+    words: list[SpokenWord] = []
+    async for item in _body(speech):
+        if isinstance(item, SpokenWord):
+            words.append(item)
+        else:
+            audio += item
+    srt, vtt = captions(words, body.input)
+    payload = {
+        "audio": base64.b64encode(bytes(audio)).decode(),
+        "format": body.response_format.value,
+        "sample_rate": speech.sample_rate_hz,
+        "duration": round(speech.stats.audio_s, 3),
+        "words": [word.to_json() for word in words],
+        "srt": srt,
+        "vtt": vtt,
+    }
+    return JSONResponse(payload, headers=speech.headers)
+
+
+@dataclass(slots=True)
+class _Speech:
+    """A stream a worker took: its first item, the rest to come, and its response's facts."""
+
+    chunks: AsyncGenerator[bytes | SpokenWord, None]
+    stats: StreamStats
+    first: bytes | SpokenWord
+    encoder: AudioEncoder
+    sample_rate_hz: int
+    headers: dict[str, str]
+    deadline: Deadline
+    metrics: GatewayMetrics
+    on_end: Callable[[], None]
+
+
+async def _open(
+    body: SpeechRequest, request: Request, *, word_timings: bool, complete_file: bool = False
+) -> _Speech | None:
+    """Check everything, plan the segments, wait in line and start the stream; None
+    when the client left while it waited."""
     started_s = time.perf_counter()
     settings = request.app.state.settings
     deadline = Deadline(settings.request_timeout_s)
     routes: Router = request.app.state.router
     # Everything is checked before any synthesis starts.
-    text = clean_text(body.input)
-    if not text.strip():
+    if not clean_text(body.input).strip():
         raise ApiError(400, "input must contain text to speak", code="empty_input", param="input")
     if len(body.input) > settings.max_input_chars:
         raise ApiError(
@@ -89,26 +162,33 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
     route = routes.resolve(body.model, capability=Capability.TTS)
     set_model(route.native_id)
     voice = routes.resolve_voice(route.model, body.voice)
-    languages = speaking_languages(route.model, voice, body.language)
-    check_speakable(text, languages, voices=routes.tts_voices())
+    segmenters: Segmenters = request.app.state.segmenters
+    planning = PlanRequest(route.model, voice, body.speed, body.language, routes, segmenters)
+    plan = await deadline.run(asyncio.to_thread(plan_speech, body.input, planning))
+    if not plan.segments:
+        raise ApiError(400, "input must contain text to speak", code="empty_input", param="input")
     # The id the RequestIdMiddleware checked (or made): the worker logs it too.
     request_id = current_request_id() or uuid.uuid4().hex
-    segmenters: Segmenters = request.app.state.segmenters
-    tag_language = len(languages) > 1 or body.language is not None
-    segments = await deadline.run(
-        asyncio.to_thread(speech_segments, text, languages, segmenters, tag_language=tag_language)
-    )
     synthesis = SynthesisConfig(
-        model_id=route.model.id, voice=voice, speed=body.speed, request_id=request_id
+        model_id=route.model.id,
+        voice=voice,
+        speed=body.speed,
+        request_id=request_id,
+        word_timings=word_timings,
     )
 
     async def start(on: Route) -> _Started:
         # The encoder exists only once a worker takes the stream: a request waiting
         # in line holds none.
-        encoder = create_encoder(body.response_format, sample_rate_hz=sample_rate_hz)
+        encoder = create_encoder(
+            body.response_format, sample_rate_hz=sample_rate_hz, complete_file=complete_file
+        )
         stats = StreamStats()
-        chunks = stream_encoded(on.worker.client, synthesis, segments, encoder=encoder, stats=stats)
-        # Headers go out only once the first audio exists: an early failure is still
+        chunks = stream_speech(
+            on.worker.client, synthesis, plan, native_rate_hz=on.model.native_sample_rate_hz,
+            encoder=encoder, stats=stats,
+        )  # fmt: skip
+        # Headers go out only once the worker has answered: an early failure is still
         # a JSON error with its own status, never a 200 with a broken body.
         try:
             first = await anext(chunks)
@@ -127,7 +207,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
         )
     except ClientGone:
         logger.info("the client left while its request waited in the %s line", line.engine)
-        return Response(status_code=499)
+        return None
     if admitted.waited_s:
         logger.info("admitted after %.2f s in the %s line", admitted.waited_s, line.engine)
     first_audio_s = time.perf_counter() - started_s
@@ -142,53 +222,51 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
             audio_s=started.stats.audio_s,
         )
 
-    audio = _body(started.first, started.chunks, deadline, metrics=metrics, on_end=observe)
-    sse = body.stream_format == "sse"
-    return StreamingResponse(
-        sse_events(audio) if sse else audio,
-        media_type="text/event-stream" if sse else started.encoder.content_type,
-        headers={
-            "x-polyvox-model": route.native_id,
-            "x-polyvox-worker": served_by.worker.worker_id,
-            "x-polyvox-voice": voice,
-            "x-polyvox-sample-rate": str(sample_rate_hz),
-            "x-polyvox-queued-ms": str(round(admitted.waited_s * 1000)),
-        },
-    )
+    headers = {
+        "x-polyvox-model": route.native_id,
+        "x-polyvox-worker": served_by.worker.worker_id,
+        "x-polyvox-voice": voice,
+        "x-polyvox-sample-rate": str(sample_rate_hz),
+        "x-polyvox-queued-ms": str(round(admitted.waited_s * 1000)),
+    }
+    return _Speech(
+        started.chunks, started.stats, started.first, started.encoder, sample_rate_hz,
+        headers, deadline, metrics, observe,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class _Started:
-    """A stream a worker took: its first audio, and the rest to come."""
+    """A stream a worker took: its first item, and the rest to come."""
 
-    chunks: AsyncGenerator[bytes, None]
+    chunks: AsyncGenerator[bytes | SpokenWord, None]
     stats: StreamStats
-    first: bytes
+    first: bytes | SpokenWord
     encoder: AudioEncoder
 
 
-async def _body(
-    first: bytes,
-    rest: AsyncGenerator[bytes, None],
-    deadline: Deadline,
-    *,
-    metrics: GatewayMetrics,
-    on_end: Callable[[], None],
-) -> AsyncIterator[bytes]:
+async def _audio_only(items: AsyncIterator[bytes | SpokenWord]) -> AsyncIterator[bytes]:
+    async for item in items:
+        if isinstance(item, bytes):
+            yield item
+
+
+async def _body(speech: _Speech) -> AsyncIterator[bytes | SpokenWord]:
     # Headers are sent: the only honest signal left is an unfinished body (or, for
     # SSE, an error event; see sse_events).
+    rest = speech.chunks
     try:
-        yield first
-        async for chunk in deadline.iterate(rest):
+        yield speech.first
+        async for chunk in speech.deadline.iterate(rest):
             yield chunk
     except PolyvoxError as exc:
         logger.warning("stream ended by the worker: %s", exc.message)
-        metrics.error(exc.code.value)
+        speech.metrics.error(exc.code.value)
         raise
     except ApiError as exc:
         logger.warning("stream ended: %s", exc.message)
-        metrics.error(exc.code)
+        speech.metrics.error(exc.code)
         raise
     finally:
         await rest.aclose()
-        on_end()
+        speech.on_end()

@@ -23,6 +23,7 @@ from polyvox.contract.types import (
 )
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.admission import ClientGone, admit_while_connected, on_some_replica
+from polyvox.gateway.auth import accepted_subprotocol
 from polyvox.gateway.deadline import Deadline
 from polyvox.gateway.errors import ApiError, error_body
 from polyvox.gateway.languages import resolve_language
@@ -53,7 +54,7 @@ _Opened = tuple[TranscriptEvent, AsyncGenerator[TranscriptEvent, None]]
 @router.websocket(f"{TRANSCRIPTIONS_PATH}/ws")
 async def transcription_websocket(websocket: WebSocket) -> None:
     """pcm frames in; VAD events and partial/final transcripts out (see stt_session)."""
-    await websocket.accept()
+    await websocket.accept(subprotocol=accepted_subprotocol(websocket.scope))
     settings = websocket.app.state.settings
     session = TranscriptionSession(
         websocket, websocket.app.state.router, max_audio_s=settings.max_audio_duration_s

@@ -3,7 +3,10 @@
 Client messages (JSON text frames): ``session.update`` (first, once), ``text``,
 ``flush``, ``cancel`` (barge-in: drop queued audio at once), ``close``.
 Server messages: binary s16le frames; ``session.created``, ``segment.started``,
-``segment.done``, ``cancelled``, ``done``, ``error`` (then the socket closes).
+``segment.done``, ``word`` (with ``timestamps``: each word with ``audio_start_ms`` /
+``audio_end_ms`` in the session's audio, and ``text_start`` / ``text_end`` in the text
+of its segment, as ``segment.started`` gave it), ``cancelled``, ``done``, ``error``
+(then the socket closes).
 
 What a session holds unsent is bounded: text buffered or queued for synthesis but not
 yet spoken may not pass ``max_unspoken_chars`` (an ``error`` event says so); audio is
@@ -33,12 +36,15 @@ from polyvox.contract.types import (
     Segment,
     SegmentEnd,
     SynthesisConfig,
+    WordTiming,
 )
 from polyvox.errors import PolyvoxError
 from polyvox.gateway.languages import check_speakable, language_runs, speaking_languages
 from polyvox.gateway.routing import Route, Router
 from polyvox.gateway.sessions.base import SessionError, WebSocketSession, validate
+from polyvox.gateway.speech_plan import PlannedSegment, SpeechPlan
 from polyvox.gateway.speech_stream import DEFAULT_SAMPLE_RATE_HZ
+from polyvox.gateway.word_timeline import SpokenWord, WordTimeline
 from polyvox.logs import set_model
 from polyvox.text.buffer import TextBuffer
 from polyvox.text.normalize import clean_text
@@ -59,6 +65,8 @@ class SessionUpdate(BaseModel):
     #: The language the text will be in (BCP 47): picks the front end among the
     #: voice's; by default found from each piece of text.
     language: str | None = Field(default=None, min_length=1, max_length=35)
+    #: Send a ``word`` event for each word spoken, where the engine knows them.
+    timestamps: bool = False
 
 
 @dataclass
@@ -239,6 +247,7 @@ class SpeechSession(WebSocketSession):
             # The session is bound to this worker: when it is full, this turn waits
             # in the worker's line, which is served before any new stream.
             wait_for_slot=True,
+            word_timings=update.timestamps,
         )
 
         async def segments() -> AsyncIterator[Segment | Pause]:
@@ -248,12 +257,20 @@ class SpeechSession(WebSocketSession):
         framer = Framer(sample_rate_hz=update.sample_rate, frame_ms=update.frame_ms)
         resampler: StreamResampler | None = None
         started: set[int] = set()
+        words = _Words(self._audio_offset_ms / 1000, route.model.native_sample_rate_hz)
         try:
             stream = contextlib.aclosing(route.worker.client.synthesize(config, segments()))
             async with stream as audio:
                 async for item in audio:
                     index = item.segment_index
+                    if isinstance(item, WordTiming):
+                        text = utterance.unspoken.get(index, "")
+                        for word in words.add(index, text, item):
+                            await self.send_json(_word_event(index, word))
+                        continue
                     if isinstance(item, SegmentEnd):
+                        for word in words.end(index):
+                            await self.send_json(_word_event(index, word))
                         text = utterance.unspoken.pop(index, "")
                         await self.send_json({"type": "segment.done", "index": index, "text": text})
                         continue
@@ -267,6 +284,7 @@ class SpeechSession(WebSocketSession):
                                 "audio_offset_ms": round(self._audio_offset_ms),
                             }
                         )
+                    words.received(item.samples.size)
                     resampler = resampler or StreamResampler(
                         in_rate_hz=item.sample_rate_hz, out_rate_hz=update.sample_rate
                     )
@@ -284,6 +302,49 @@ class SpeechSession(WebSocketSession):
         for frame in frames:
             await self.send_bytes(frame)
             self._audio_offset_ms += update.frame_ms
+
+
+class _Words:
+    """Word timings of one utterance's segments as words of each segment's text, in
+    seconds of the session's audio (see :mod:`polyvox.gateway.word_timeline`)."""
+
+    def __init__(self, start_s: float, rate_hz: int) -> None:
+        self._start_s = start_s
+        self._rate_hz = rate_hz
+        self._received = 0
+        self._timelines: dict[int, WordTimeline] = {}
+
+    def received(self, samples: int) -> None:
+        self._received += samples
+
+    @property
+    def _now_s(self) -> float:
+        return self._start_s + self._received / self._rate_hz
+
+    def add(self, index: int, text: str, timing: WordTiming) -> list[SpokenWord]:
+        timeline = self._timelines.get(index)
+        if timeline is None:
+            sources = tuple((i, i + 1) for i in range(len(text)))
+            plan = SpeechPlan(text, [PlannedSegment(Segment(text), sources)])
+            timeline = self._timelines[index] = WordTimeline(plan)
+            timeline.start_segment(0, self._now_s)
+        return timeline.add(timing, self._rate_hz)
+
+    def end(self, index: int) -> list[SpokenWord]:
+        timeline = self._timelines.pop(index, None)
+        return timeline.end_segment(self._now_s) if timeline is not None else []
+
+
+def _word_event(index: int, word: SpokenWord) -> dict[str, Any]:
+    return {
+        "type": "word",
+        "index": index,
+        "word": word.word,
+        "text_start": word.source_start,
+        "text_end": word.source_end,
+        "audio_start_ms": round(word.start_s * 1000),
+        "audio_end_ms": round(word.end_s * 1000),
+    }
 
 
 def _resample_pcm(resampler: StreamResampler, samples: np.ndarray | None) -> bytes:

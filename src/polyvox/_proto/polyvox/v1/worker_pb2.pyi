@@ -56,20 +56,22 @@ class Voice(_message.Message):
     def __init__(self, id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., languages: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("id", "voices", "native_sample_rate_hz", "languages", "capability", "voice_blending")
+    __slots__ = ("id", "voices", "native_sample_rate_hz", "languages", "capability", "voice_blending", "phoneme_alphabets")
     ID_FIELD_NUMBER: _ClassVar[int]
     VOICES_FIELD_NUMBER: _ClassVar[int]
     NATIVE_SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     VOICE_BLENDING_FIELD_NUMBER: _ClassVar[int]
+    PHONEME_ALPHABETS_FIELD_NUMBER: _ClassVar[int]
     id: str
     voices: _containers.RepeatedCompositeFieldContainer[Voice]
     native_sample_rate_hz: int
     languages: _containers.RepeatedScalarFieldContainer[str]
     capability: Capability
     voice_blending: bool
-    def __init__(self, id: _Optional[str] = ..., voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ..., native_sample_rate_hz: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., capability: _Optional[_Union[Capability, str]] = ..., voice_blending: _Optional[bool] = ...) -> None: ...
+    phoneme_alphabets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ..., native_sample_rate_hz: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., capability: _Optional[_Union[Capability, str]] = ..., voice_blending: _Optional[bool] = ..., phoneme_alphabets: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResidentModel(_message.Message):
     __slots__ = ("model_id", "loaded_at_s", "last_used_at_s", "in_flight", "expires_at_s")
@@ -167,7 +169,7 @@ class UnloadResponse(_message.Message):
     def __init__(self, unloaded: _Optional[bool] = ...) -> None: ...
 
 class SynthesisConfig(_message.Message):
-    __slots__ = ("model_id", "voice", "speed", "options", "request_id", "wait_for_slot")
+    __slots__ = ("model_id", "voice", "speed", "options", "request_id", "wait_for_slot", "word_timings")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -181,23 +183,33 @@ class SynthesisConfig(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WAIT_FOR_SLOT_FIELD_NUMBER: _ClassVar[int]
+    WORD_TIMINGS_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     voice: str
     speed: float
     options: _containers.ScalarMap[str, str]
     request_id: str
     wait_for_slot: bool
-    def __init__(self, model_id: _Optional[str] = ..., voice: _Optional[str] = ..., speed: _Optional[float] = ..., options: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., wait_for_slot: _Optional[bool] = ...) -> None: ...
+    word_timings: bool
+    def __init__(self, model_id: _Optional[str] = ..., voice: _Optional[str] = ..., speed: _Optional[float] = ..., options: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., wait_for_slot: _Optional[bool] = ..., word_timings: _Optional[bool] = ...) -> None: ...
 
 class TextSegment(_message.Message):
-    __slots__ = ("index", "text", "language")
+    __slots__ = ("index", "text", "language", "voice", "speed", "phonemes", "phoneme_alphabet")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    SPEED_FIELD_NUMBER: _ClassVar[int]
+    PHONEMES_FIELD_NUMBER: _ClassVar[int]
+    PHONEME_ALPHABET_FIELD_NUMBER: _ClassVar[int]
     index: int
     text: str
     language: str
-    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+    voice: str
+    speed: float
+    phonemes: str
+    phoneme_alphabet: str
+    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., voice: _Optional[str] = ..., speed: _Optional[float] = ..., phonemes: _Optional[str] = ..., phoneme_alphabet: _Optional[str] = ...) -> None: ...
 
 class EndOfInput(_message.Message):
     __slots__ = ()
@@ -235,6 +247,20 @@ class AudioChunk(_message.Message):
     channels: int
     def __init__(self, segment_index: _Optional[int] = ..., samples: _Optional[bytes] = ..., sample_rate_hz: _Optional[int] = ..., sample_format: _Optional[_Union[SampleFormat, str]] = ..., sample_width_bytes: _Optional[int] = ..., channels: _Optional[int] = ...) -> None: ...
 
+class WordTiming(_message.Message):
+    __slots__ = ("segment_index", "text_start", "text_end", "start_sample", "end_sample")
+    SEGMENT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TEXT_START_FIELD_NUMBER: _ClassVar[int]
+    TEXT_END_FIELD_NUMBER: _ClassVar[int]
+    START_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    END_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    segment_index: int
+    text_start: int
+    text_end: int
+    start_sample: int
+    end_sample: int
+    def __init__(self, segment_index: _Optional[int] = ..., text_start: _Optional[int] = ..., text_end: _Optional[int] = ..., start_sample: _Optional[int] = ..., end_sample: _Optional[int] = ...) -> None: ...
+
 class SegmentEnd(_message.Message):
     __slots__ = ("segment_index", "num_samples")
     SEGMENT_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -244,12 +270,14 @@ class SegmentEnd(_message.Message):
     def __init__(self, segment_index: _Optional[int] = ..., num_samples: _Optional[int] = ...) -> None: ...
 
 class SynthesizeOut(_message.Message):
-    __slots__ = ("audio", "segment_end")
+    __slots__ = ("audio", "segment_end", "word")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_END_FIELD_NUMBER: _ClassVar[int]
+    WORD_FIELD_NUMBER: _ClassVar[int]
     audio: AudioChunk
     segment_end: SegmentEnd
-    def __init__(self, audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., segment_end: _Optional[_Union[SegmentEnd, _Mapping]] = ...) -> None: ...
+    word: WordTiming
+    def __init__(self, audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., segment_end: _Optional[_Union[SegmentEnd, _Mapping]] = ..., word: _Optional[_Union[WordTiming, _Mapping]] = ...) -> None: ...
 
 class TranscriptionConfig(_message.Message):
     __slots__ = ("model_id", "language", "prompt", "temperature", "word_timestamps", "vad_filter", "streaming", "request_id", "options", "vad", "turn_detection", "speculative", "no_partials")
