@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from polyvox.text.segment import SegmentationSettings
-from polyvox.worker.settings import WorkerTuning
+from polyvox.worker.settings import LinkSettings, Provisioning, RegistrySettings, WorkerTuning
 
 DEFAULT_MODEL = "piper/en_US-joe-medium"
 #: OpenAI's ``tts-1-hd`` maps here when the kokoro engine is configured.
@@ -47,16 +47,11 @@ class LineSettings(BaseModel):
     max_wait_s: float = Field(default=120.0, gt=0)
 
 
-class EngineSettings(WorkerTuning):
+class EngineSettings(WorkerTuning, Provisioning):
     """How one engine's workers run: their tuning (fields of :class:`WorkerTuning`, handed
-    to each worker as they are) and how the supervisor provisions them."""
+    to each worker as they are) and how the supervisor provisions them (``env``,
+    ``requirements``, ``python``: :class:`Provisioning`, shared with ``polyvox worker``)."""
 
-    #: ``isolated``: its own uv environment; ``shared``: the gateway's environment.
-    env: Literal["isolated", "shared"] = "isolated"
-    #: Extra PEP 508 requirements for its environment (e.g. ``numpy<2``).
-    requirements: list[str] = Field(default_factory=list)
-    #: Python version of its environment; default: the gateway's.
-    python: str | None = None
     #: Worker processes for this engine; the gateway routes each request to the
     #: replica with the model resident and the fewest segments in flight.
     replicas: int = Field(default=1, ge=1)
@@ -77,7 +72,12 @@ def _default_engines() -> dict[str, EngineSettings]:
     }
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, LinkSettings, RegistrySettings):
+    """The gateway's settings (``polyvox serve`` and ``polyvox gateway``). With ``registry``
+    set, the gateway also routes to the workers registered there, and ``serve``'s own
+    workers listen on TCP (``worker_host``, ports from ``worker_port``) and register
+    themselves under ``advertise_host`` for other gateways."""
+
     model_config = SettingsConfigDict(
         env_prefix="POLYVOX_", env_nested_delimiter="__", extra="forbid"
     )
@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     worker_stop_timeout_s: float = Field(default=15.0, gt=0)
     #: Seconds between Describe polls of each worker (resident models for routing).
     describe_interval_s: float = Field(default=1.0, gt=0)
+    #: With a registry, where ``serve``'s own workers listen (``0.0.0.0``: every
+    #: interface), from ``worker_port`` up, one port per worker.
+    worker_host: str = "0.0.0.0"
+    worker_port: int = Field(default=50051, ge=1, le=65535)
+    #: With a registry, the host other gateways reach ``serve``'s own workers at.
+    advertise_host: str | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -14,7 +14,7 @@ from polyvox.config import Settings
 from polyvox.gateway.errors import error_response, install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
-from polyvox.gateway.registry.local import LocalRegistry
+from polyvox.gateway.registry.factory import build_registry
 from polyvox.gateway.routes import catalog, health, ps, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.gateway.waiting_line import Lines
@@ -24,26 +24,25 @@ from polyvox.text.segment import Segmenter
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    supervisor = Supervisor(settings)
+def create_app(settings: Settings, *, local_workers: bool = True) -> FastAPI:
+    """The gateway; ``local_workers``: run the configured engines' workers here (``serve``),
+    else route only to the workers of the registry (``gateway``)."""
+    supervisor = Supervisor(settings) if local_workers else None
     # One line per engine, in front of its workers: past their capacity, requests wait
     # in it (and each stream's end wakes it).
     lines = Lines(
         settings.queue,
         {name: engine.queue for name, engine in settings.engines.items() if engine.queue},
     )
-    registry = LocalRegistry(
-        supervisor,
-        describe_interval_s=settings.describe_interval_s,
-        on_stream_end=lines.stream_ended,
-    )
+    registry = build_registry(settings, supervisor=supervisor, on_stream_end=lines.stream_ended)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Workers start in the background so /healthz answers (and /readyz says
         # why not yet) during a minutes-long first environment build.
         starting = asyncio.create_task(registry.start(), name="registry-start")
-        starting.add_done_callback(_log_start_failure(supervisor))
+        if supervisor is not None:
+            starting.add_done_callback(_log_start_failure(supervisor))
         try:
             yield
         finally:
@@ -56,7 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.lines = lines
-    app.state.router = Router(settings, registry)
+    app.state.router = Router(settings, registry, local_workers=local_workers)
     # One segmenter for the HTTP and WebSocket paths: pysbd's rules compile once.
     app.state.segmenter = Segmenter(settings.segmentation)
     install_error_handlers(app)

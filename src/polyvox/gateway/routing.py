@@ -25,21 +25,33 @@ class Route:
     worker: WorkerHandle
 
 
-def _preference(model_id: str) -> Callable[[WorkerHandle], tuple[bool, int]]:
-    """Sort key for replicas: those with the model resident first, then the least busy."""
+def _preference(model_id: str) -> Callable[[WorkerHandle], tuple[bool, int, str]]:
+    """Sort key for replicas: those with the model resident and room first, then the least
+    busy; ties go by worker id, so every gateway of a cluster picks alike."""
 
-    def key(worker: WorkerHandle) -> tuple[bool, int]:
+    def key(worker: WorkerHandle) -> tuple[bool, int, str]:
         description = worker.description
         resident = description is not None and description.is_resident(model_id)
-        return (not resident, worker.load)
+        # Room as the worker last reported it; a worker that turns out full refuses the
+        # stream and the next replica is tried (gateway/admission.py).
+        room = (
+            description is None
+            or not description.capacity
+            or (description.in_flight < description.capacity)
+        )
+        return (not (resident and room), worker.load, worker.worker_id)
 
     return key
 
 
 class Router:
-    def __init__(self, settings: Settings, registry: WorkerRegistry) -> None:
+    def __init__(
+        self, settings: Settings, registry: WorkerRegistry, *, local_workers: bool = True
+    ) -> None:
         self._settings = settings
         self._registry = registry
+        #: Whether configured engines start here (else they come from a registry).
+        self._local_workers = local_workers
 
     def catalog(self) -> dict[str, tuple[ModelInfo, WorkerHandle]]:
         """Every known model by native id (``engine/model``), from the workers' Describe."""
@@ -106,6 +118,8 @@ class Router:
         if any(w.description is None for w in engine_workers) or (
             engine in self._settings.engines and not engine_workers
         ):
+            if not self._local_workers:
+                return Unavailable(f"no {engine} worker is registered now; retry shortly")
             return Unavailable(f"the {engine} worker is still starting; retry shortly")
         known = sorted({*self.aliases(), *catalog})
         return NotFound(f"model {name!r} does not exist; available models: {', '.join(known)}")
