@@ -25,21 +25,26 @@ class Route:
     worker: WorkerHandle
 
 
-def _preference(model_id: str) -> Callable[[WorkerHandle], tuple[bool, int, str]]:
-    """Sort key for replicas: those with the model resident and room first, then the least
-    busy; ties go by worker id, so every gateway of a cluster picks alike."""
+def _preference(model_id: str) -> Callable[[WorkerHandle], tuple[int, int, str]]:
+    """Sort key for replicas: those with the model resident first, then those loading it
+    (a request shares the load running there instead of starting another), then the
+    least busy; ties go by worker id, so every gateway of a cluster picks alike.
 
-    def key(worker: WorkerHandle) -> tuple[bool, int, str]:
+    Room is not judged here: what a gateway knows of another gateway's streams is a
+    heartbeat old, and a worker's capacity shrinks when it runs slow, so a stale count
+    would send requests away from the worker holding their model. The worker itself
+    says whether it has room: a full one refuses the new stream at once and the next
+    replica in this order is tried (gateway/admission.py)."""
+
+    def key(worker: WorkerHandle) -> tuple[int, int, str]:
         description = worker.description
-        resident = description is not None and description.is_resident(model_id)
-        # Room as the worker last reported it; a worker that turns out full refuses the
-        # stream and the next replica is tried (gateway/admission.py).
-        room = (
-            description is None
-            or not description.capacity
-            or (description.in_flight < description.capacity)
-        )
-        return (not (resident and room), worker.load, worker.worker_id)
+        if description is not None and description.is_resident(model_id):
+            rank = 0
+        elif description is not None and model_id in description.loading:
+            rank = 1
+        else:
+            rank = 2
+        return (rank, worker.load, worker.worker_id)
 
     return key
 
