@@ -299,11 +299,9 @@ def _worker_settings(flags: dict[str, Any]) -> Any:
 
 def _exec_in_environment(settings: Any, *, log_level: str, log_format: str) -> None:
     """Build (or reuse) the engine's environment, as the supervisor does, and replace this
-    process with the same worker in it: same pid (orchestrators' signals reach the worker),
-    same settings (all of them travel as POLYVOX_WORKER_* variables)."""
-    from polyvox.supervisor.engine_environment import engine_interpreter
+    process with the same worker in it."""
+    from polyvox.supervisor.engine_environment import engine_interpreter, exec_worker
     from polyvox.supervisor.environments import EnvironmentBuilder
-    from polyvox.worker.settings import worker_environment
 
     try:
         builder = EnvironmentBuilder(home=settings.home)
@@ -311,17 +309,12 @@ def _exec_in_environment(settings: Any, *, log_level: str, log_format: str) -> N
     except Exception as exc:
         typer.echo(f"cannot provision the {settings.engine} environment: {exc}", err=True)
         raise typer.Exit(1) from None
-    inside = settings.model_copy(update={"in_environment": True})
-    environment = {
-        **os.environ,
-        **worker_environment(inside),
-        "POLYVOX_LOG_LEVEL": log_level,
-        "POLYVOX_LOG_FORMAT": log_format,
-    }
-    if venv is not None:
-        environment["VIRTUAL_ENV"] = str(venv)
-        environment["PATH"] = f"{venv / 'bin'}:{environment.get('PATH', '/usr/bin:/bin')}"
-    os.execve(python, [str(python), "-m", "polyvox", "worker"], environment)
+    exec_worker(
+        settings,
+        python=python,
+        venv=venv,
+        environment={"POLYVOX_LOG_LEVEL": log_level, "POLYVOX_LOG_FORMAT": log_format},
+    )
 
 
 @app.command()
@@ -359,42 +352,15 @@ def probe(
 ) -> None:
     """Exit 0 when this container's server answers: a worker (POLYVOX_WORKER_LISTEN set, or
     --worker) through grpc.health.v1, else the gateway's /healthz. For image health checks."""
+    from polyvox.probe import gateway_healthy, worker_healthy
+
     if worker_address is not None or (url is None and "POLYVOX_WORKER_LISTEN" in os.environ):
-        healthy = asyncio.run(_worker_healthy(worker_address))
+        healthy = asyncio.run(worker_healthy(worker_address))
     else:
-        import httpx
-
-        base = url or f"http://127.0.0.1:{os.environ.get('POLYVOX_PORT', '8000')}"
-        try:
-            healthy = httpx.get(f"{base.rstrip('/')}/healthz", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            healthy = False
+        healthy = gateway_healthy(
+            url or f"http://127.0.0.1:{os.environ.get('POLYVOX_PORT', '8000')}"
+        )
     raise typer.Exit(0 if healthy else 1)
-
-
-async def _worker_healthy(address: str | None) -> bool:
-    from urllib.parse import urlsplit
-
-    from polyvox.contract.client import WorkerClient
-    from polyvox.errors import PolyvoxError
-    from polyvox.worker.settings import WorkerSettings
-
-    settings = WorkerSettings(in_environment=True)
-    if address is None:
-        address = settings.health_listen or settings.listen
-        if settings.health_listen is None:
-            address = address.replace("//0.0.0.0:", "//127.0.0.1:")
-    plaintext = address == settings.health_listen or urlsplit(address).scheme == "unix"
-    client = WorkerClient(
-        address,
-        credentials=None if plaintext else settings.credentials(),
-    )
-    try:
-        return await client.health(timeout_s=3.0)
-    except PolyvoxError:
-        return False
-    finally:
-        await client.close()
 
 
 def _auth_headers(api_key: str | None) -> dict[str, str]:

@@ -7,7 +7,9 @@ same stack: polyvox's extra of the engine at the lock's exact versions.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from polyvox.engines.registry import engine_class
@@ -17,7 +19,7 @@ from polyvox.supervisor.environments import (
     polyvox_install_target,
 )
 from polyvox.supervisor.lockfile import locked_pins
-from polyvox.worker.settings import Provisioning
+from polyvox.worker.settings import Provisioning, WorkerSettings, worker_environment
 
 
 def engine_interpreter(
@@ -42,3 +44,17 @@ def engine_interpreter(
     )
     python = builder.ensure(spec, install_target=polyvox_install_target(cls.extra))
     return python, python.parent.parent
+
+
+def exec_worker(
+    settings: WorkerSettings, *, python: Path, venv: Path | None, environment: Mapping[str, str]
+) -> None:
+    """Replace this process with the same worker in its engine's environment: same pid (an
+    orchestrator's signals reach the worker), same settings (every field travels as a
+    POLYVOX_WORKER_* variable, as the supervisor passes them). Does not return."""
+    inside = settings.model_copy(update={"in_environment": True})
+    env = {**os.environ, **worker_environment(inside), **environment}
+    if venv is not None:
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    os.execve(python, [str(python), "-m", "polyvox", "worker"], env)

@@ -65,6 +65,8 @@ class WorkerSpec:
     venv: Path | None = None
     #: What the supervisor presents to the worker's (secured) link.
     credentials: LinkCredentials | None = None
+    #: Whether the worker serves TLS (None: as the credentials say for its address).
+    tls: bool | None = None
 
     def env(self) -> dict[str, str]:
         env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
@@ -118,7 +120,7 @@ class WorkerProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
-        self._health = WorkerClient(spec.address, credentials=spec.credentials)
+        self._health = WorkerClient(spec.address, credentials=spec.credentials, tls=spec.tls)
 
     @property
     def pid(self) -> int | None:

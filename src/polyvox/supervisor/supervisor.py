@@ -81,6 +81,7 @@ class Supervisor:
             engine=name,
             address=settings.advertised(),
             credentials=self.credentials,
+            tls=settings.tls_cert_file is not None if settings.registry else None,
             command=(str(python), "-m", "polyvox", "worker"),
             environment={
                 **worker_environment(settings),

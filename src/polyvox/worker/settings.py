@@ -126,14 +126,16 @@ class LinkSettings(BaseModel):
     #: The name workers' certificates carry, when it is not the host they are dialled at
     #: (one certificate for every pod of a deployment); gateway side.
     tls_server_name: str | None = None
-    #: Let a worker listen beyond loopback with neither TLS nor a token: only on a
+    #: Let a worker listen beyond loopback authenticating no caller: only on a
     #: network where every host that can reach it is trusted.
     trusted_network: bool = False
 
     @property
     def secured(self) -> bool:
-        """Whether a worker with these settings authenticates its callers."""
-        return self.link_token is not None or self.tls_cert_file is not None
+        """Whether a worker with these settings authenticates its callers: by the token,
+        or by their certificates (TLS alone encrypts, but lets anyone call)."""
+        mutual_tls = self.tls_cert_file is not None and self.tls_ca_file is not None
+        return self.link_token is not None or mutual_tls
 
     def credentials(self) -> LinkCredentials:
         """What a gateway (or a probe) presents to workers with these settings."""
@@ -191,9 +193,9 @@ def require_secured_link(listen: str, link: LinkSettings) -> None:
         return
     raise ValueError(
         f"a worker listening on {listen} (beyond this host) needs a secured link: set "
-        "link_token (--link-token) and/or tls_cert_file and tls_key_file (--tls-cert, "
-        "--tls-key), or trusted_network (--trusted-network) if every host that can reach "
-        "it is trusted"
+        "link_token (--link-token) and/or client certificates (tls_ca_file, tls_cert_file, "
+        "tls_key_file: --tls-ca, --tls-cert, --tls-key), or trusted_network "
+        "(--trusted-network) if every host that can reach it is trusted"
     )
 
 

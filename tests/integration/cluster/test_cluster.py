@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from typing import Any
 
@@ -60,6 +61,11 @@ async def test_requests_succeed_through_either_gateway_with_the_same_answers(
         answers.append((models, voices))
         assert await worker_ids(url) == cluster.worker_ids
     assert answers[0] == answers[1]
+    # Each remote worker built (here: reused) piper's environment and runs in it.
+    report = await health(cluster.gateways[0])
+    for worker in report["workers"]:
+        if worker["id"] in cluster.workers:
+            assert "/envs/piper-" in worker["runtime"]["python"], worker["runtime"]
     # The serve gateway's own worker is routed to through the stateless one too.
     espeak = {"model": "espeak/espeak-ng", "voice": "en-us"}
     assert (await speak(cluster.gateways[0], **espeak)).headers["x-polyvox-worker"] == (
@@ -239,6 +245,29 @@ async def test_stopping_redis_leaves_the_gateways_serving(cluster: Cluster) -> N
         assert (await speak(url)).status_code == 200
 
 
+async def probe(*args: str, env: dict[str, str] | None = None) -> int:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "polyvox", "probe", *args, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    return await asyncio.wait_for(process.wait(), 60)
+
+
+async def test_probe_answers_for_a_gateway_and_a_worker(cluster: Cluster) -> None:
+    certs = cluster.certs
+    env = {
+        **os.environ,
+        "POLYVOX_WORKER_TLS_CA_FILE": str(certs.ca),
+        "POLYVOX_WORKER_TLS_CERT_FILE": str(certs.gateway_cert),
+        "POLYVOX_WORKER_TLS_KEY_FILE": str(certs.gateway_key),
+    }
+    worker = cluster.addresses[preloaded(cluster)]
+    assert await probe("--url", cluster.gateways[0]) == 0
+    assert await probe("--worker", worker, env=env) == 0
+    assert await probe("--url", f"http://127.0.0.1:{free_port()}") == 1
+    assert await probe("--worker", f"tcp://127.0.0.1:{free_port()}", env=env) == 1
+
+
 async def _events(response: httpx.Response) -> Any:
     async for line in response.aiter_lines():
         if line.startswith("data: "):
@@ -273,3 +302,16 @@ async def test_killing_a_hosts_worker_moves_traffic_to_the_other(cluster: Cluste
         response = await speak(url)
         assert response.status_code == 200
         assert response.headers["x-polyvox-worker"] == other
+
+    async def published() -> bool:
+        # The other worker loaded the model: its record says so, for every gateway.
+        redis = cluster.redis.client()
+        try:
+            record = json.loads(await redis.get(f"polyvox:worker:{other}"))
+        finally:
+            await redis.aclose()
+        return [r["model_id"] for r in record["description"].get("resident", [])] == [
+            "en_US-joe-medium"
+        ]
+
+    await wait_for(published, timeout_s=30, what="the new resident model registered")

@@ -85,8 +85,12 @@ def test_a_worker_beyond_loopback_refuses_an_unsecured_link(listen: str) -> None
         WorkerSettings(listen=listen)
     # Any of the three makes it acceptable.
     WorkerSettings(listen=listen, link_token=SecretStr("t"))
-    WorkerSettings(listen=listen, tls_cert_file=Path("/c"), tls_key_file=Path("/k"))
+    mutual = {"tls_ca_file": Path("/ca"), "tls_cert_file": Path("/c"), "tls_key_file": Path("/k")}
+    WorkerSettings(listen=listen, **mutual)
     WorkerSettings(listen=listen, trusted_network=True)
+    # TLS without client certificates encrypts, but lets anyone call.
+    with pytest.raises(ValidationError, match="needs a secured link"):
+        WorkerSettings(listen=listen, tls_cert_file=Path("/c"), tls_key_file=Path("/k"))
 
 
 @pytest.mark.parametrize(

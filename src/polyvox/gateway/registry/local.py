@@ -38,6 +38,7 @@ class LocalWorker:
         self.client = WorkerClient(
             process.spec.address,
             credentials=process.spec.credentials,
+            tls=process.spec.tls,
             on_stream_end=(lambda: on_stream_end(engine)) if on_stream_end else None,
         )
         self.description: WorkerDescription | None = None
