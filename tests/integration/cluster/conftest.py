@@ -162,11 +162,20 @@ async def _start_gateways(cluster: Cluster, env: dict[str, str]) -> None:
     cluster.gateways += [f"http://127.0.0.1:{stateless_port}", f"http://127.0.0.1:{serve_port}"]
 
 
+#: Which kind of hosts the cluster tests ran on, for the end-of-run summary.
+HOSTS_RAN: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in HOSTS_RAN:
+        terminalreporter.write_line(f"cluster tests ran on {line}")
+
+
 @pytest.fixture(scope="module")
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
     workdir = tmp_path_factory.mktemp("cluster")
     async with make_hosts(2) as (kind, hosts):
-        print(f"\ncluster hosts: {kind} ({', '.join(h.address for h in hosts)})")
+        HOSTS_RAN.append(f"{kind} hosts ({', '.join(h.address for h in hosts)})")
         bind = sorted({"127.0.0.1", *(host.gateway_side for host in hosts)})
         redis = RedisServer(port=free_port(), bind=bind, workdir=workdir / "redis")
         cluster = Cluster(kind, redis, hosts, make_certificates(workdir / "certs", hosts), workdir)

@@ -48,7 +48,6 @@ def preloaded(cluster: Cluster) -> str:
 async def test_requests_succeed_through_either_gateway_with_the_same_answers(
     cluster: Cluster,
 ) -> None:
-    print(f"hosts: {cluster.hosts_kind}")
     answers = []
     for url in cluster.gateways:
         response = await speak(url)
