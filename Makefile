@@ -15,6 +15,7 @@ serve: bootstrap
 	$(UV) run --frozen --no-sync polyvox serve
 
 test: bootstrap
+	@sh scripts/ensure_redis.sh
 	$(UV) sync --frozen --all-extras
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .

@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from polyvox.text.segment import SegmentationSettings
-from polyvox.worker.settings import WorkerTuning
+from polyvox.worker.settings import LinkSettings, Provisioning, RegistrySettings, WorkerTuning
 
 DEFAULT_MODEL = "piper/en_US-joe-medium"
 #: OpenAI's ``tts-1-hd`` maps here when the kokoro engine is configured.
@@ -66,16 +66,11 @@ class WyomingSettings(BaseModel):
     max_audio_s: float = Field(default=120.0, gt=0)
 
 
-class EngineSettings(WorkerTuning):
+class EngineSettings(WorkerTuning, Provisioning):
     """How one engine's workers run: their tuning (fields of :class:`WorkerTuning`, handed
-    to each worker as they are) and how the supervisor provisions them."""
+    to each worker as they are) and how the supervisor provisions them (``env``,
+    ``requirements``, ``python``: :class:`Provisioning`, shared with ``polyvox worker``)."""
 
-    #: ``isolated``: its own uv environment; ``shared``: the gateway's environment.
-    env: Literal["isolated", "shared"] = "isolated"
-    #: Extra PEP 508 requirements for its environment (e.g. ``numpy<2``).
-    requirements: list[str] = Field(default_factory=list)
-    #: Python version of its environment; default: the gateway's.
-    python: str | None = None
     #: Worker processes for this engine; the gateway routes each request to the
     #: replica with the model resident and the fewest segments in flight.
     replicas: int = Field(default=1, ge=1)
@@ -141,7 +136,12 @@ class RealtimeSettings(BaseModel):
     speculative_transcription: bool = True
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, LinkSettings, RegistrySettings):
+    """The gateway's settings (``polyvox serve`` and ``polyvox gateway``). With ``registry``
+    set, the gateway also routes to the workers registered there, and ``serve``'s own
+    workers listen on TCP (``worker_host``, ports from ``worker_port``) and register
+    themselves under ``advertise_host`` for other gateways."""
+
     model_config = SettingsConfigDict(
         env_prefix="POLYVOX_", env_nested_delimiter="__", extra="forbid"
     )
@@ -200,6 +200,12 @@ class Settings(BaseSettings):
     describe_interval_s: float = Field(default=1.0, gt=0)
     #: ``/v1/realtime`` (voice agents): the language model and session bounds.
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
+    #: With a registry, where ``serve``'s own workers listen (``0.0.0.0``: every
+    #: interface), from ``worker_port`` up, one port per worker.
+    worker_host: str = "0.0.0.0"
+    worker_port: int = Field(default=50051, ge=1, le=65535)
+    #: With a registry, the host other gateways reach ``serve``'s own workers at.
+    advertise_host: str | None = None
 
     @classmethod
     def settings_customise_sources(

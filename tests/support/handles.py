@@ -45,6 +45,9 @@ class StaticRegistry:
     def workers(self) -> Sequence[StaticWorker]:
         return self.handles
 
+    def discovery(self) -> Mapping[str, Any] | None:
+        return None
+
     async def start(self) -> None:
         pass
 

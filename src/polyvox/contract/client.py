@@ -22,8 +22,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
-from polyvox.addresses import grpc_target
 from polyvox.contract import codec
+from polyvox.contract.link import LinkCredentials, open_channel
 from polyvox.contract.status import error_from_rpc
 from polyvox.contract.types import (
     Pause,
@@ -47,6 +47,11 @@ _CHANNEL_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
+    # A worker host that vanishes (power, network) sends no reset: pings find out, so
+    # its streams end with an error instead of hanging. Workers accept pings this often
+    # (worker/server.py).
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 5_000),
 )
 
 
@@ -126,37 +131,60 @@ async def _write_audio(
 class WorkerClient:
     """A gRPC channel to one worker; reconnects by itself when the worker restarts."""
 
-    def __init__(self, address: str, *, on_stream_end: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        credentials: LinkCredentials | None = None,
+        tls: bool | None = None,
+        on_stream_end: Callable[[], None] | None = None,
+    ) -> None:
         self.address = address
         #: Called when a Synthesize or Transcribe stream of this client ends, however it
         #: ended: its worker may have room again.
         self.on_stream_end = on_stream_end
-        self._channel = grpc.aio.insecure_channel(grpc_target(address), options=_CHANNEL_OPTIONS)
+        credentials = credentials or LinkCredentials()
+        self._metadata = credentials.metadata()
+        self._channel = open_channel(address, credentials, _CHANNEL_OPTIONS, tls=tls)
         self._stub = worker_pb2_grpc.WorkerStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
         #: Segments this gateway sent to the worker whose audio has not ended yet:
         #: the replica router's load signal.
         self.segments_in_flight = 0
+        #: Synthesize and Transcribe streams open on this channel now.
+        self.streams_open = 0
+
+    @property
+    def unreachable(self) -> bool:
+        """The channel's last try to connect failed (it keeps retrying meanwhile)."""
+        state = self._channel.get_state(try_to_connect=False)
+        return state is grpc.ChannelConnectivity.TRANSIENT_FAILURE
 
     async def describe(self, *, timeout_s: float = 5.0) -> WorkerDescription:
-        info = await _call(self._stub.Describe(pb.DescribeRequest(), timeout=timeout_s))
+        info = await _call(
+            self._stub.Describe(pb.DescribeRequest(), timeout=timeout_s, metadata=self._metadata)
+        )
         return codec.description_from_pb(info)
 
     async def health(self, *, timeout_s: float = 2.0) -> bool:
         """True when the worker answers grpc.health.v1 with SERVING (not draining)."""
         request = health_pb2.HealthCheckRequest(service="")
-        response = await _call(self._health.Check(request, timeout=timeout_s))
+        response = await _call(
+            self._health.Check(request, timeout=timeout_s, metadata=self._metadata)
+        )
         return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
 
     async def load(self, model_id: str, *, timeout_s: float = 600.0) -> float:
         """Make ``model_id`` resident; the seconds it took (0 when it already was)."""
         request = pb.LoadRequest(model_id=model_id)
-        response = await _call(self._stub.Load(request, timeout=timeout_s))
+        response = await _call(self._stub.Load(request, timeout=timeout_s, metadata=self._metadata))
         return float(response.load_duration_s)
 
     async def unload(self, model_id: str, *, timeout_s: float = 60.0) -> bool:
         request = pb.UnloadRequest(model_id=model_id)
-        response = await _call(self._stub.Unload(request, timeout=timeout_s))
+        response = await _call(
+            self._stub.Unload(request, timeout=timeout_s, metadata=self._metadata)
+        )
         return bool(response.unloaded)
 
     async def synthesize(
@@ -170,7 +198,8 @@ class WorkerClient:
         A failure (the worker refused, crashed or went away) raises the matching
         PolyvoxError. Close the generator (``aclosing``) to end the call at once.
         """
-        call = self._stub.Synthesize()
+        call = self._stub.Synthesize(metadata=self._metadata)
+        self.streams_open += 1
         outstanding = 0
 
         def segment_sent() -> None:
@@ -204,7 +233,8 @@ class WorkerClient:
         """Send mono float32 ``audio`` at the model's rate (in streaming mode, with
         commits and clears between its chunks); yield what the worker sends back.
         Failures raise the matching PolyvoxError."""
-        call = self._stub.Transcribe()
+        call = self._stub.Transcribe(metadata=self._metadata)
+        self.streams_open += 1
         writer = asyncio.create_task(_write_audio(call, config, audio, sample_rate_hz))
         try:
             while (out := await _call(call.read())) is not grpc.aio.EOF:
@@ -217,6 +247,7 @@ class WorkerClient:
             self._ended()
 
     def _ended(self) -> None:
+        self.streams_open -= 1
         if self.on_stream_end is not None:
             self.on_stream_end()
 

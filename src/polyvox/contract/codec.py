@@ -13,6 +13,7 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 import numpy as np
+from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
@@ -526,3 +527,26 @@ def transcript_event_from_pb(out: pb.TranscribeOut) -> TranscriptEvent:
     return TranscriptionInfo(
         info.language, info.language_probability, info.duration_s, info.duration_after_vad_s
     )
+
+
+# --- registry records ----------------------------------------------------------------
+
+
+def description_to_json(description: WorkerDescription) -> dict[str, Any]:
+    """A Describe answer as protobuf's JSON mapping: readable in Redis, versioned with the
+    contract (fields named as in worker.proto)."""
+    return dict(
+        json_format.MessageToDict(description_to_pb(description), preserving_proto_field_name=True)
+    )
+
+
+def description_from_json(data: Any) -> WorkerDescription:
+    """The inverse of :func:`description_to_json`; fields a newer worker added are
+    ignored. Raises ValueError for anything else than a WorkerInfo in JSON."""
+    if not isinstance(data, dict):
+        raise ValueError("the description is not a JSON object")
+    try:
+        info = json_format.ParseDict(data, pb.WorkerInfo(), ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise ValueError(f"the description is not a WorkerInfo: {exc}") from None
+    return description_from_pb(info)

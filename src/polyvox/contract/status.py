@@ -23,6 +23,10 @@ _CODE_FROM_GRPC: dict[grpc.StatusCode, ErrorCode] = {
     # The worker went away mid-call, or the call took too long: try again later.
     grpc.StatusCode.CANCELLED: ErrorCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED: ErrorCode.UNAVAILABLE,
+    # A worker that refuses this gateway's token or certificate: a deployment mistake
+    # the client cannot fix, and another worker may accept the call.
+    grpc.StatusCode.UNAUTHENTICATED: ErrorCode.UNAVAILABLE,
+    grpc.StatusCode.PERMISSION_DENIED: ErrorCode.UNAVAILABLE,
 }
 #: Statuses that mean "the worker could not be reached", not "the worker said no".
 _UNREACHABLE = frozenset(
@@ -36,6 +40,8 @@ def error_from_status(status: grpc.StatusCode, details: str | None) -> PolyvoxEr
     message = details or status.name.lower()
     if status in _UNREACHABLE:
         message = f"speech worker unavailable: {message}"
+    elif status in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        message = f"speech worker refused this gateway's credentials: {message}"
     return error_for(code, message)
 
 

@@ -15,7 +15,7 @@ from polyvox.gateway.errors import error_response, install_error_handlers
 from polyvox.gateway.limits import BodySizeLimit
 from polyvox.gateway.operations import install_operations
 from polyvox.gateway.realtime.llm import LlmClient, LlmEndpoint
-from polyvox.gateway.registry.local import LocalRegistry
+from polyvox.gateway.registry.factory import build_registry
 from polyvox.gateway.routes import catalog, health, page, ps, realtime, speech, transcriptions
 from polyvox.gateway.routing import Router
 from polyvox.gateway.waiting_line import Lines
@@ -43,19 +43,17 @@ def _realtime_llm(settings: Settings) -> LlmClient | None:
     )
 
 
-def create_app(settings: Settings) -> FastAPI:
-    supervisor = Supervisor(settings)
+def create_app(settings: Settings, *, local_workers: bool = True) -> FastAPI:
+    """The gateway; ``local_workers``: run the configured engines' workers here (``serve``),
+    else route only to the workers of the registry (``gateway``)."""
+    supervisor = Supervisor(settings) if local_workers else None
     # One line per engine, in front of its workers: past their capacity, requests wait
     # in it (and each stream's end wakes it).
     lines = Lines(
         settings.queue,
         {name: engine.queue for name, engine in settings.engines.items() if engine.queue},
     )
-    registry = LocalRegistry(
-        supervisor,
-        describe_interval_s=settings.describe_interval_s,
-        on_stream_end=lines.stream_ended,
-    )
+    registry = build_registry(settings, supervisor=supervisor, on_stream_end=lines.stream_ended)
     realtime_llm = _realtime_llm(settings)
 
     @contextlib.asynccontextmanager
@@ -63,7 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
         # Workers start in the background so /healthz answers (and /readyz says
         # why not yet) during a minutes-long first environment build.
         starting = asyncio.create_task(registry.start(), name="registry-start")
-        starting.add_done_callback(_log_start_failure(supervisor))
+        if supervisor is not None:
+            starting.add_done_callback(_log_start_failure(supervisor))
         wyoming = None
         if settings.wyoming.uri is not None:
             # Home Assistant's protocol, on its own port, served from the same engines.
@@ -86,7 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry
     app.state.lines = lines
-    app.state.router = Router(settings, registry)
+    app.state.router = Router(settings, registry, local_workers=local_workers)
     # Segmenters for the HTTP and WebSocket paths, one per language: rules compile once.
     app.state.segmenters = Segmenters(settings.segmentation)
     app.state.realtime_llm = realtime_llm

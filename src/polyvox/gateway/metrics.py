@@ -214,6 +214,40 @@ class LineCollector(Collector):
         yield from (waiting, drain)
 
 
+class RegistryCollector(Collector):
+    """The cluster registry as a gateway sees it (nothing without one)."""
+
+    def __init__(self, discovery: Callable[[], Mapping[str, Any] | None]) -> None:
+        self._discovery = discovery
+
+    def collect(self) -> Iterable[Metric]:
+        state = self._discovery()
+        if state is None:
+            return
+        up = GaugeMetricFamily(
+            "polyvox_registry_up",
+            "1 while the worker registry (Redis) answers; 0: routing to last-known workers.",
+        )
+        up.add_metric([], 1.0 if state["reachable"] else 0.0)
+        workers = GaugeMetricFamily(
+            "polyvox_registry_workers", "Workers this gateway knows from the registry."
+        )
+        workers.add_metric([], state["workers"])
+        bad = GaugeMetricFamily(
+            "polyvox_registry_bad_records",
+            "Registry records skipped in the latest read (malformed, or superseded duplicates).",
+        )
+        bad.add_metric([], len(state["bad_records"]) + len(state["duplicates"]))
+        yield from (up, workers, bad)
+        if (since_s := state["seconds_since_contact"]) is not None:
+            contact = GaugeMetricFamily(
+                "polyvox_registry_seconds_since_contact",
+                "Seconds since the registry last answered this gateway.",
+            )
+            contact.add_metric([], since_s)
+            yield contact
+
+
 def route_template(scope: Scope, routes: Iterable[BaseRoute]) -> str:
     """The route's template (``/v1/audio/speech``), never the raw path: bounded labels.
 

@@ -18,6 +18,7 @@ from polyvox.gateway.metrics import (
     GatewayMetrics,
     LineCollector,
     MetricsMiddleware,
+    RegistryCollector,
     WorkerCollector,
 )
 from polyvox.gateway.openapi import install_openapi
@@ -34,6 +35,7 @@ def install_operations(
     metrics = GatewayMetrics()
     metrics.registry.register(WorkerCollector(registry.workers))
     metrics.registry.register(LineCollector(lines.all))
+    metrics.registry.register(RegistryCollector(registry.discovery))
     lines.on_wait = lambda engine, waited_s: metrics.queue_wait.labels(engine).observe(waited_s)
     lines.on_refusal = lambda engine, reason: metrics.queue_refused.labels(engine, reason).inc()
     app.state.metrics = metrics

@@ -39,21 +39,38 @@ class Route:
     worker: WorkerHandle
 
 
-def _preference(model_id: str) -> Callable[[WorkerHandle], tuple[bool, int]]:
-    """Sort key for replicas: those with the model resident first, then the least busy."""
+def _preference(model_id: str) -> Callable[[WorkerHandle], tuple[int, int, str]]:
+    """Sort key for replicas: those with the model resident first, then those loading it
+    (a request shares the load running there instead of starting another), then the
+    least busy; ties go by worker id, so every gateway of a cluster picks alike.
 
-    def key(worker: WorkerHandle) -> tuple[bool, int]:
+    Room is not judged here: what a gateway knows of another gateway's streams is a
+    heartbeat old, and a worker's capacity shrinks when it runs slow, so a stale count
+    would send requests away from the worker holding their model. The worker itself
+    says whether it has room: a full one refuses the new stream at once and the next
+    replica in this order is tried (gateway/admission.py)."""
+
+    def key(worker: WorkerHandle) -> tuple[int, int, str]:
         description = worker.description
-        resident = description is not None and description.is_resident(model_id)
-        return (not resident, worker.load)
+        if description is not None and description.is_resident(model_id):
+            rank = 0
+        elif description is not None and model_id in description.loading:
+            rank = 1
+        else:
+            rank = 2
+        return (rank, worker.load, worker.worker_id)
 
     return key
 
 
 class Router:
-    def __init__(self, settings: Settings, registry: WorkerRegistry) -> None:
+    def __init__(
+        self, settings: Settings, registry: WorkerRegistry, *, local_workers: bool = True
+    ) -> None:
         self._settings = settings
         self._registry = registry
+        #: Whether configured engines start here (else they come from a registry).
+        self._local_workers = local_workers
 
     def catalog(self) -> dict[str, tuple[ModelInfo, WorkerHandle]]:
         """Every known model by native id (``engine/model``), from the workers' Describe."""
@@ -153,6 +170,8 @@ class Router:
         if any(w.description is None for w in engine_workers) or (
             engine in self._settings.engines and not engine_workers
         ):
+            if not self._local_workers:
+                return Unavailable(f"no {engine} worker is registered now; retry shortly")
             return Unavailable(f"the {engine} worker is still starting; retry shortly")
         known = sorted({*self.aliases(), *catalog})
         return NotFound(f"model {name!r} does not exist; available models: {', '.join(known)}")

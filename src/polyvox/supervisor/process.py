@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from polyvox.contract.client import WorkerClient
+from polyvox.contract.link import LinkCredentials
 from polyvox.errors import PolyvoxError
 from polyvox.supervisor.relay import LINE_LIMIT_BYTES, LogRelay
 
@@ -62,6 +63,10 @@ class WorkerSpec:
     environment: dict[str, str] = field(default_factory=dict)
     #: The environment directory of an isolated engine (None when shared).
     venv: Path | None = None
+    #: What the supervisor presents to the worker's (secured) link.
+    credentials: LinkCredentials | None = None
+    #: Whether the worker serves TLS (None: as the credentials say for its address).
+    tls: bool | None = None
 
     def env(self) -> dict[str, str]:
         env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
@@ -115,7 +120,7 @@ class WorkerProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
-        self._health = WorkerClient(spec.address)
+        self._health = WorkerClient(spec.address, credentials=spec.credentials, tls=spec.tls)
 
     @property
     def pid(self) -> int | None:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from polyvox.config import EngineSettings, Settings
-from polyvox.engines.registry import engine_class
-from polyvox.supervisor.environments import (
-    EnvironmentBuilder,
-    EnvironmentSpec,
-    polyvox_install_target,
-)
-from polyvox.supervisor.lockfile import locked_pins
+from polyvox.supervisor.engine_environment import engine_interpreter
+from polyvox.supervisor.environments import EnvironmentBuilder
 from polyvox.supervisor.process import Backoff, WorkerProcess, WorkerSpec
-from polyvox.worker.settings import WorkerSettings, worker_environment
+from polyvox.worker.settings import (
+    LinkSettings,
+    RegistrySettings,
+    WorkerSettings,
+    worker_environment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +36,14 @@ class Supervisor:
         self.failed_engines: dict[str, str] = {}
         #: What the supervisor is doing: starting, building ..., running, stopping.
         self.status = "starting"
+        #: With a registry, workers listen on TCP, one port each from ``worker_port``.
+        self._ports = itertools.count(settings.worker_port)
+        #: What this gateway presents to its own workers (and they to nobody else).
+        self.credentials = settings.credentials()
 
     def _interpreter(self, name: str, engine: EngineSettings) -> tuple[Path, Path | None]:
         """Build (or reuse) the engine's environment; return its python and venv dir."""
-        if engine.env == "shared":
-            return Path(sys.executable), None
-        cls = engine_class(name)
-        requirements = (*cls.requirements, *engine.requirements)
-        # The lock's exact versions, unless the engine's config asks for packages of its
-        # own: the lock never resolved those (numpy<2 conflicts with its onnx), so such
-        # an environment is resolved from ranges.
-        pins = () if engine.requirements else locked_pins(cls.extra, self._builder.uv_bin)
-        spec = EnvironmentSpec(
-            engine=name,
-            requirements=requirements,
-            excludes=cls.excluded_requirements,
-            constraints=pins,
-            **({"python_version": engine.python} if engine.python else {}),
-        )
-        python = self._builder.ensure(spec, install_target=polyvox_install_target(cls.extra))
-        return python, python.parent.parent
+        return engine_interpreter(self._builder, name, engine)
 
     async def start(self) -> None:
         """Provision environments one by one (uv is I/O-heavy); each engine's workers
@@ -80,19 +69,19 @@ class Supervisor:
     def _worker(
         self, name: str, engine: EngineSettings, replica: int, python: Path, venv: Path | None
     ) -> WorkerProcess:
-        worker_id = f"{name}-{replica}"
-        socket = self._settings.sockets_dir() / f"{worker_id}-{self._settings.port}.sock"
         settings = WorkerSettings.for_engine(
             engine,
             engine=name,
-            listen=f"unix://{socket}",
-            worker_id=worker_id,
             exit_with_parent=True,
+            in_environment=True,
+            **self._where(name, replica),
         )
         spec = WorkerSpec(
-            worker_id=worker_id,
+            worker_id=settings.worker_id,
             engine=name,
-            address=settings.listen,
+            address=settings.advertised(),
+            credentials=self.credentials,
+            tls=settings.tls_cert_file is not None if settings.registry else None,
             command=(str(python), "-m", "polyvox", "worker"),
             environment={
                 **worker_environment(settings),
@@ -111,6 +100,22 @@ class Supervisor:
                 self._settings.restart_backoff_initial_s, self._settings.restart_backoff_max_s
             ),
         )
+
+    def _where(self, name: str, replica: int) -> dict[str, Any]:
+        """Where a worker listens and what it is called: a Unix socket, or with a registry
+        a TCP port under this host's advertised name, registered for other gateways."""
+        settings = self._settings
+        if settings.registry is None:
+            socket = settings.sockets_dir() / f"{name}-{replica}-{settings.port}.sock"
+            return {"listen": f"unix://{socket}", "worker_id": f"{name}-{replica}"}
+        port = next(self._ports)
+        return {
+            "listen": f"tcp://{settings.worker_host}:{port}",
+            "advertise": f"tcp://{settings.advertise_host}:{port}",
+            "worker_id": f"{name}-{replica}@{settings.advertise_host}:{port}",
+            **{field: getattr(settings, field) for field in RegistrySettings.model_fields},
+            **{field: getattr(settings, field) for field in LinkSettings.model_fields},
+        }
 
     async def stop(self) -> None:
         self.status = "stopping"

@@ -20,7 +20,9 @@ from polyvox.addresses import grpc_target
 from polyvox.engines.registry import engine_class
 from polyvox.worker.admission import Admission
 from polyvox.worker.interceptor import ErrorMappingInterceptor
+from polyvox.worker.link import TokenInterceptor, server_credentials
 from polyvox.worker.models import ModelManager
+from polyvox.worker.registration import Registration
 from polyvox.worker.scheduler import DeadlineScheduler
 from polyvox.worker.servicer import WorkerServicer
 from polyvox.worker.settings import WorkerSettings
@@ -28,6 +30,13 @@ from polyvox.worker.settings import WorkerSettings
 logger = logging.getLogger(__name__)
 
 _PARENT_POLL_S = 1.0
+#: Gateways ping idle links every 10 s (contract/client.py) to notice a vanished host;
+#: gRPC servers refuse pings more often than every 5 minutes unless told otherwise.
+_SERVER_OPTIONS = (
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
+    ("grpc.http2.max_ping_strikes", 0),
+)
 
 
 def _prepare_socket(listen: str) -> None:
@@ -95,12 +104,29 @@ async def serve(settings: WorkerSettings) -> None:
         settings=settings, engine=engine, models=models, scheduler=scheduler, admission=admission
     )
 
-    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+    interceptors: list[grpc.aio.ServerInterceptor] = []
+    if settings.link_token is not None:
+        interceptors.append(TokenInterceptor(settings.link_token.get_secret_value()))
+    interceptors.append(ErrorMappingInterceptor())
+    server = grpc.aio.server(interceptors=interceptors, options=_SERVER_OPTIONS)
     worker_pb2_grpc.add_WorkerServicer_to_server(servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     _prepare_socket(settings.listen)
-    server.add_insecure_port(grpc_target(settings.listen))
+    credentials = server_credentials(settings)
+    if credentials is None:
+        server.add_insecure_port(grpc_target(settings.listen))
+    else:
+        server.add_secure_port(grpc_target(settings.listen), credentials)
+    probes = _health_server(settings.health_listen, health)
+    registration = _registration(settings, servicer, models)
+    if registration is not None:
+        try:
+            await registration.claim()  # a duplicate id stops here, before serving anything
+        except BaseException:
+            await registration.close()
+            await scheduler.stop()
+            raise
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -114,6 +140,8 @@ async def serve(settings: WorkerSettings) -> None:
         else None
     )
     await server.start()
+    if probes is not None:
+        await probes.start()
     worker_service = worker_pb2.DESCRIPTOR.services_by_name["Worker"].full_name
     for service in ("", worker_service):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -121,6 +149,7 @@ async def serve(settings: WorkerSettings) -> None:
         models.run_eviction(settings.lifecycle.evict_check_interval_s), name="evictor"
     )
     logger.info("worker %s (%s) listening on %s", settings.worker_id, engine.name, settings.listen)
+    heartbeat = asyncio.create_task(registration.run(), name="heartbeat") if registration else None
     # Health answers while preloading; a request meanwhile shares the running load.
     for model_id in settings.preload:
         try:
@@ -130,12 +159,21 @@ async def serve(settings: WorkerSettings) -> None:
             logger.exception("could not preload %s", model_id)
     await stop.wait()
 
+    if heartbeat is not None and registration is not None:
+        # Out of the registry first, so gateways send no new streams while this drains.
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        await registration.deregister()
+        await registration.close()
     logger.info("draining: waiting up to %.1f s for running streams", settings.drain_timeout_s)
     admission.draining = True
     await health.enter_graceful_shutdown()  # every service answers NOT_SERVING from now
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(admission.idle.wait(), settings.drain_timeout_s)
     await server.stop(grace=1.0)
+    if probes is not None:
+        await probes.stop(grace=None)
     evictor.cancel()
     if watcher is not None:
         watcher.cancel()
@@ -143,3 +181,36 @@ async def serve(settings: WorkerSettings) -> None:
     await models.close()
     inference.shutdown(wait=False, cancel_futures=True)
     loads.shutdown(wait=False, cancel_futures=True)
+
+
+def _health_server(
+    address: str | None, health: health_aio.HealthServicer
+) -> grpc.aio.Server | None:
+    """A plaintext server answering only grpc.health.v1, for probes that cannot present
+    a client certificate; it shares the main server's health states."""
+    if address is None:
+        return None
+    server = grpc.aio.server(options=_SERVER_OPTIONS)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    _prepare_socket(address)
+    server.add_insecure_port(grpc_target(address))
+    return server
+
+
+def _registration(
+    settings: WorkerSettings, servicer: WorkerServicer, models: ModelManager
+) -> Registration | None:
+    if settings.registry is None:
+        return None
+    return Registration(
+        url=settings.registry,
+        prefix=settings.registry_prefix,
+        worker_id=settings.worker_id,
+        engine=settings.engine,
+        address=settings.advertised(),
+        tls=settings.tls_cert_file is not None,
+        ttl_s=settings.registry_ttl_s,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+        describe=servicer.describe,
+        resident_signature=lambda: (tuple(models.resident), tuple(models.loading)),
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from polyvox.contract.client import WorkerClient
 from polyvox.contract.types import WorkerDescription
@@ -71,6 +71,10 @@ class WorkerRegistry(Protocol):
         """Engines that cannot run here, with why (an environment that failed to build)."""
 
     def workers(self) -> Sequence[WorkerHandle]: ...
+
+    def discovery(self) -> Mapping[str, Any] | None:
+        """The cluster registry's state for /health and metrics (reachable, seconds since
+        contact, last error, records skipped); None without a cluster registry."""
 
     async def start(self) -> None: ...
 

@@ -37,6 +37,8 @@ class LocalWorker:
         engine = process.spec.engine
         self.client = WorkerClient(
             process.spec.address,
+            credentials=process.spec.credentials,
+            tls=process.spec.tls,
             on_stream_end=(lambda: on_stream_end(engine)) if on_stream_end else None,
         )
         self.description: WorkerDescription | None = None
@@ -128,6 +130,9 @@ class LocalRegistry:
     @property
     def failed_engines(self) -> dict[str, str]:
         return self._supervisor.failed_engines
+
+    def discovery(self) -> None:
+        return None
 
     def workers(self) -> Sequence[LocalWorker]:
         for worker_id, process in self._supervisor.workers.items():

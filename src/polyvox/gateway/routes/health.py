@@ -104,7 +104,7 @@ async def health(request: Request) -> dict[str, Any]:
         for task in pending:
             task.cancel()
     lines: Lines = request.app.state.lines
-    return {
+    report: dict[str, Any] = {
         "status": registry.status,
         "failed_engines": dict(registry.failed_engines),
         "workers": [_report(worker) for worker in workers],
@@ -118,3 +118,7 @@ async def health(request: Request) -> dict[str, Any]:
             for engine, line in sorted(lines.all().items())
         },
     }
+    if (discovery := registry.discovery()) is not None:
+        # The cluster registry: whether it answers, and the records it could not use.
+        report["registry"] = dict(discovery)
+    return report
