@@ -83,6 +83,9 @@ class WaitingLine:
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self._sequence = itertools.count()
         self._ends: collections.deque[float] = collections.deque(maxlen=_DRAIN_WINDOW)
+        #: Stream ends so far: an attempt that overlapped one tries again at once (the
+        #: end may have freed the slot it was refused, with nobody in line to wake).
+        self._ended = 0
         self._on_wait = on_wait or (lambda engine, waited_s: None)
         self._on_refusal = on_refusal or (lambda engine, reason: None)
 
@@ -105,6 +108,7 @@ class WaitingLine:
     def stream_ended(self) -> None:
         """A stream of this engine ended: its slot may be free for the head of the line."""
         self._ends.append(self._clock())
+        self._ended += 1
         self._wake_head()
 
     def _wake_head(self) -> None:
@@ -123,6 +127,7 @@ class WaitingLine:
         ``attempt`` raises ResourceExhausted when every worker is full; any other error
         is the request's own and propagates. Raises LineFull when refused.
         """
+        ended_before = self._ended
         if not self._waiters:
             try:
                 return await attempt(), Admitted(0.0)
@@ -147,7 +152,7 @@ class WaitingLine:
         waiter = _Waiter(next(self._sequence), self._clock())
         self._waiters.append(waiter)
         try:
-            result = await self._wait_and_try(waiter, attempt)
+            result = await self._wait_and_try(waiter, attempt, ended_before)
         finally:
             self._waiters.remove(waiter)
             # Whoever is next tries now: it may find room too (or it waits as before).
@@ -156,7 +161,9 @@ class WaitingLine:
         self._on_wait(self.engine, waited_s)
         return result, Admitted(waited_s)
 
-    async def _wait_and_try(self, waiter: _Waiter, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _wait_and_try(
+        self, waiter: _Waiter, attempt: Callable[[], Awaitable[T]], ended_before: int
+    ) -> T:
         deadline_s = waiter.arrived_s + self.settings.max_wait_s
         while True:
             remaining_s = deadline_s - self._clock()
@@ -168,13 +175,17 @@ class WaitingLine:
                     "the workers are still full",
                     position,
                 )
-            if self._waiters[0] is not waiter or not waiter.turn.is_set():
+            at_head = self._waiters[0] is waiter
+            if at_head and self._ended != ended_before:
+                waiter.turn.set()  # a stream ended during the last attempt: try again now
+            if not at_head or not waiter.turn.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.turn.wait(), min(remaining_s, _RETRY_S))
                 if self._waiters[0] is not waiter:
                     waiter.turn.clear()  # woken as a former head: not its turn yet
                     continue
             waiter.turn.clear()
+            ended_before = self._ended
             try:
                 return await attempt()
             except ResourceExhausted:

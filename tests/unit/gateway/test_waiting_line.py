@@ -129,3 +129,23 @@ async def test_without_a_line_a_full_engine_refuses_at_once() -> None:
     line = WaitingLine("piper", LineSettings(max_waiting=0))
     with pytest.raises(ResourceExhausted):
         await line.admit(Slots(0).attempt("x"))
+
+
+async def test_a_stream_that_ends_while_a_request_is_refused_lets_it_in_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The worker refused because a stream still held its slot, and that stream ended
+    # before the request joined the line: nobody was in line to wake, so without
+    # counting ends it would wait for the next end (or the periodic retry, disabled here).
+    monkeypatch.setattr("polyvox.gateway.waiting_line._RETRY_S", 3600.0)
+    line, slots = WaitingLine("piper", LineSettings()), Slots(0)
+
+    async def refused_while_a_stream_ends() -> str:
+        slots.end_one(line)  # the slot frees just after this worker said no
+        raise ResourceExhausted("worker is at capacity")
+
+    attempts = iter([refused_while_a_stream_ends, slots.attempt("a")])
+    task = asyncio.create_task(line.admit(lambda: next(attempts)()))
+    await until(task.done)
+    name, admitted = task.result()
+    assert (name, line.waiting) == ("a", 0)
