@@ -147,5 +147,5 @@ async def test_a_stream_that_ends_while_a_request_is_refused_lets_it_in_at_once(
     attempts = iter([refused_while_a_stream_ends, slots.attempt("a")])
     task = asyncio.create_task(line.admit(lambda: next(attempts)()))
     await until(task.done)
-    name, admitted = task.result()
+    name, _ = task.result()
     assert (name, line.waiting) == ("a", 0)
