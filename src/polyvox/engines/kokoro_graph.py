@@ -26,6 +26,9 @@ graph has them: they say where a sentence's silence is.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +128,8 @@ def split_model(model_path: Path, make_session: Callable[[str], Any]) -> KokoroH
             path = Path(workdir) / f"{name}.onnx"
             onnx.save(half, str(path))
             sessions[name] = make_session(str(path))
+    del model, graph, extractor, encoder, decoder
+    _return_freed_heap()
     return KokoroHalves(
         encoder=sessions["encoder"],
         decoder=sessions["decoder"],
@@ -136,6 +141,16 @@ def split_model(model_path: Path, make_session: Callable[[str], Any]) -> KokoroH
         source_rate_hz=phase.rate_hz,
         weighs_frames=weighs_frames,
     )
+
+
+def _return_freed_heap() -> None:
+    """The graph was parsed twice (once more for shape inference), ~90 MB each; glibc
+    keeps the freed heap, and RSS with it, until the worker's next eviction trims it
+    (measured after load: 419 MiB without this, 307 with it; one graph: 257)."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc is not None and hasattr(ctypes.CDLL(libc), "malloc_trim"):
+        ctypes.CDLL(libc).malloc_trim(0)
 
 
 def _decoder_inputs(graph: onnx.GraphProto) -> list[str]:
