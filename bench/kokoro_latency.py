@@ -220,6 +220,8 @@ async def main() -> None:
     reference, style = kokoro_onnx(threads)
     segmenter = Segmenter()
     runs: list[Run] = []
+    # The machine is shared: its load says how far to trust the absolute figures.
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as workdir:
         async with (
             run_gateway(configs[0], workdir=Path(workdir) / "cut") as gateway,
@@ -237,6 +239,7 @@ async def main() -> None:
                 runs += [await served(whole_client, text, "served whole") for text in REQUESTS]
                 await asyncio.sleep(_SETTLE_S)
                 runs += [direct(reference, style, segmenter, text) for text in REQUESTS]
+    load_after = os.getloadavg()
     # After the timed runs (and the servers), so transcription disturbs none.
     for run in runs:
         run.heard = transcribe(Decoded(run.audio, SAMPLE_RATE_HZ))
@@ -260,11 +263,14 @@ async def main() -> None:
           f"first audio p50 {ratios['whole_first_audio_p50_ms']:.2f}, "
           f"RTF {ratios['whole_real_time_factor']:.3f} "
           f"(first_chunk_ms {args.first_chunk_ms}, threads per inference {threads})")  # fmt: skip
+    print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
     results = {
         "first_chunk_ms": args.first_chunk_ms,
         "threads_per_inference": threads,
         "voice": VOICE,
         "rounds": args.rounds,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "sides": sides,
         "served_over_direct": ratios,
         "runs": [{k: v for k, v in asdict(r).items() if k != "audio"} for r in runs],
