@@ -54,7 +54,7 @@ HARVARD = [
 VARIANTS: list[tuple[str, dict[str, int], bool]] = [
     ("as shipped", {}, False),
     ("plain statistics", {}, True),
-    ("12 lead frames", {"LEAD_FRAMES": 12}, False),
+    ("8 lead frames", {"LEAD_FRAMES": 8}, False),
     ("10 context frames", {"RIGHT_CONTEXT_FRAMES": 10}, False),
 ]
 TRIM_HOP = 512

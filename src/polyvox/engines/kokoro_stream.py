@@ -47,8 +47,11 @@ from polyvox.engines.kokoro_graph import KokoroHalves
 RIGHT_CONTEXT_FRAMES = 6
 LEFT_CONTEXT_FRAMES = 4
 #: Frames of the leading pad token's silence decoded before a first chunk: the
-#: onset (up to ONSET_FRAMES before the token ends) and context before it.
-LEAD_FRAMES = 8
+#: onset (up to ONSET_FRAMES before the token ends) and context before it. 12
+#: rather than 8 cost ~4 frames (~30 ms) of first audio and brought the first chunk
+#: closer to the whole decode, and Whisper's transcripts with it
+#: (bench/kokoro_cut_fidelity.py, docs/benchmarks.md).
+LEAD_FRAMES = 12
 #: The rest fades in over this many samples of the first window's overhang.
 CROSSFADE_SAMPLES = 240
 
