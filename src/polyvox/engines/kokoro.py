@@ -5,7 +5,8 @@ jf_nezumi, jf_tebukuro, jm_kumo) are Japanese by name but, like every Kokoro voi
 speak English too. Voices blend: ``jf_alpha(2)+jm_kumo(1)`` mixes style vectors by
 normalized weight (:mod:`polyvox.voices`).
 
-Front end, per segment (request option ``language``, default ``auto``):
+Front end, per segment (request option ``language``, else the segment's language
+that the gateway detected, else ``auto``):
 
 - text with kana or kanji goes to the Japanese front end (:mod:`kokoro_ja`,
   pyopenjtalk-plus); Latin words inside it are read the Japanese way;
@@ -16,6 +17,10 @@ Japanese script never reaches espeak-ng, which would read each kanji as "Chinese
 letter": forcing ``language=en-us`` on such text, or Japanese text without the
 Japanese front end installed, or letters of a script Kokoro has no front end for
 here (Hangul, Cyrillic...) is an ``InvalidArgument`` that says what to do.
+
+On CPU the model runs as two halves cut at its decoder (:mod:`kokoro_graph`), so a
+stream's first chunk can come before its first sentence is decoded
+(:mod:`kokoro_stream`); otherwise each sentence goes through kokoro-onnx whole.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,9 @@ import numpy as np
 from polyvox.contract.types import ModelInfo, VoiceInfo
 from polyvox.engines import kokoro_ja
 from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
+from polyvox.engines.kokoro_decode import Unit
+from polyvox.engines.kokoro_graph import KokoroHalves, split_model
+from polyvox.engines.kokoro_stream import SlicedSynthesis
 from polyvox.engines.kokoro_weights import KokoroWeights, default_cache_dir
 from polyvox.errors import InvalidArgument, NotFound
 from polyvox.voices import parse_blend
@@ -62,6 +71,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 #: added back (the same lengths kokoro-onnx uses between its own batches).
 _SENTENCE_PAUSE_S = 0.25
 _CLAUSE_PAUSE_S = 0.1
+#: Spoken at load with a first chunk, so the first stream's cut decode (the decoder's
+#: weighted statistics) doesn't pay for lazy initialisation.
+_WARMUP_CUT_TEXT = "Hello there, and welcome."
 
 
 def _voice_info(voice_id: str) -> VoiceInfo:
@@ -86,11 +98,18 @@ def _model_info(weights: KokoroWeights) -> ModelInfo:
     )
 
 
-def _parse_options(options: Mapping[str, str]) -> str:
-    """The request's front end (``language``), validated."""
+def _front_end(options: Mapping[str, str], language_tag: str | None) -> str:
+    """The request's front end: option ``language`` if given, else the segment's
+    language (BCP 47, set by the gateway per script run), else ``auto``; validated."""
     for key in options:
         if key != "language":
             raise InvalidArgument(f"unknown kokoro option {key!r}; valid options: language")
+    if "language" not in options and language_tag:
+        tag = language_tag.lower()
+        if tag.startswith("ja"):
+            return "ja"
+        if tag.startswith("en"):
+            return "en-gb" if tag.startswith("en-gb") else "en-us"
     language = options.get("language", "auto").strip().lower()
     language = {"ja-jp": "ja", "en": "en-us"}.get(language, language)
     if language not in FRONT_ENDS:
@@ -119,6 +138,19 @@ def _pause_s(phonemes: str) -> float:
     return _CLAUSE_PAUSE_S if mark in ",;:—" else 0.0
 
 
+def _session_options(threads: int | None, *, stop_spinning: bool) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        # Cap one inference's threads so the worker's parallel inferences share cores.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    if stop_spinning:
+        options.add_session_config_entry("session.force_spinning_stop", "1")
+    return options
+
+
 class KokoroModel(SpeechModel):
     def __init__(
         self,
@@ -131,41 +163,107 @@ class KokoroModel(SpeechModel):
     ) -> None:
         import onnxruntime
         from kokoro_onnx import Kokoro
+        from kokoro_onnx.session import input_dtypes
+        from kokoro_onnx.tokenizer import Tokenizer
 
         self.info = info
-        options = onnxruntime.SessionOptions()
-        if threads is not None:
-            # Cap one inference's threads so the worker's parallel inferences share cores.
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(
-            str(model_path), sess_options=options, providers=providers
-        )
         vocab = json.loads(weights.vocab_path.read_text(encoding="utf-8"))
-        self._kokoro = Kokoro.from_session(session, str(weights.voices_path), vocab_config=vocab)
-        # kokoro-onnx gives its logger a stderr handler of its own; the worker's JSON
-        # logging (root handler) already carries its records.
-        logging.getLogger("kokoro_onnx").handlers.clear()
         self._vocab = frozenset(vocab["vocab"])
+        self._tokenizer = Tokenizer(vocab=vocab["vocab"])
         with np.load(weights.voices_path) as voices:
             self._styles = {name: np.asarray(voices[name], np.float32) for name in voices.files}
         self._japanese = kokoro_ja.JapanesePhonemizer() if kokoro_ja.available() else None
+        self._halves: KokoroHalves | None = None
+        self._kokoro: Kokoro | None = None
+        if providers == ["CPUExecutionProvider"]:
+            # Two sessions, each with its own threads: as for Piper's halves, threads
+            # that keep spinning after a run take the cores from the other half's.
+            split_options = _session_options(threads, stop_spinning=True)
+            self._halves = split_model(
+                model_path,
+                lambda path: onnxruntime.InferenceSession(
+                    path, sess_options=split_options, providers=providers
+                ),
+            )
+        if self._halves is not None:
+            self._input_dtypes = input_dtypes(self._halves.encoder)
+        else:
+            logger.info("%s runs as one graph: first audio waits for a whole sentence", info.id)
+            session = onnxruntime.InferenceSession(
+                str(model_path),
+                sess_options=_session_options(threads, stop_spinning=False),
+                providers=providers,
+            )
+            self._kokoro = Kokoro.from_session(
+                session, str(weights.voices_path), vocab_config=vocab
+            )
+        # kokoro-onnx gives its logger a stderr handler of its own; the worker's JSON
+        # logging (root handler) already carries its records.
+        logging.getLogger("kokoro_onnx").handlers.clear()
 
     def warmup(self) -> None:
         super().warmup()
+        if self._halves is not None:
+            voice = self.info.default_voice.id
+            for _ in self.synthesize(SynthesisRequest(_WARMUP_CUT_TEXT, voice, first_chunk_s=0.35)):
+                pass
         if self._japanese is not None:
             self._japanese("こんにちは。")  # loads pyopenjtalk's dictionary
 
     def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
-        language = _parse_options(request.options)
+        language = _front_end(request.options, request.language)
         low, high = SPEED_RANGE
         if not low <= request.speed <= high:
             raise InvalidArgument(f"kokoro speaks at speed {low} to {high}, got {request.speed}")
         style = self._style(request.voice)
-        phonemes = self._phonemize(request.text, language, request.voice)
+        if self._halves is None:
+            return self._whole_sentences(request, language, style)
+        tokens_input = "input_ids" if "input_ids" in self._input_dtypes else "tokens"
+        return SlicedSynthesis(
+            self._halves,
+            partial(self._units, request.text, language, request.voice, style, request.speed),
+            first_chunk_s=request.first_chunk_s,
+            input_dtypes=self._input_dtypes,
+            tokens_input=tokens_input,
+        )
+
+    def _units(
+        self, text: str, language: str, voice: str, style: np.ndarray, speed: float
+    ) -> list[Unit]:
+        """The inferences for ``text``, as kokoro-onnx's ``create`` makes them for each
+        sentence: batches of at most 510 phonemes, the pause its punctuation asks for
+        after each (kokoro-onnx trims each batch's silence)."""
+        from kokoro_onnx.chunker import pause_after, split_phonemes
+        from kokoro_onnx.config import MAX_PHONEME_LENGTH
+
+        units = []
+        for sentence in self._sentences(text, language, voice):
+            batches = split_phonemes(" ".join(sentence.split()), MAX_PHONEME_LENGTH)
+            for index, batch in enumerate(batches):
+                tokens = self._tokenizer.tokenize(batch)
+                if not tokens:
+                    continue  # nothing the model knows (kokoro-onnx would refuse it)
+                if index == len(batches) - 1:
+                    pause = _pause_s(sentence)
+                else:
+                    pause = pause_after(batch, _SENTENCE_PAUSE_S, _CLAUSE_PAUSE_S)
+                row = style[min(len(tokens), len(style)) - 1]
+                units.append(Unit(tokens=tokens, style=row, speed=speed, pause_s=pause))
+        return units
+
+    def _sentences(self, text: str, language: str, voice: str) -> Iterator[str]:
+        """The text's sentences as phonemes, those with nothing to say left out."""
+        phonemes = self._phonemize(text, language, voice)
         for sentence in _SENTENCE_END.split(phonemes):
-            if not any(char.isalpha() and char in self._vocab for char in sentence):
-                continue  # punctuation only: nothing to say
+            if any(char.isalpha() and char in self._vocab for char in sentence):
+                yield sentence
+
+    def _whole_sentences(
+        self, request: SynthesisRequest, language: str, style: np.ndarray
+    ) -> Iterator[np.ndarray]:
+        """kokoro-onnx on each whole sentence, where the graph could not be cut."""
+        assert self._kokoro is not None
+        for sentence in self._sentences(request.text, language, request.voice):
             audio, _ = self._kokoro.create(
                 sentence, voice=style, speed=request.speed, is_phonemes=True
             )
@@ -200,10 +298,10 @@ class KokoroModel(SpeechModel):
                 "send it with language 'ja' or 'auto'"
             )
         _check_script(text)
-        return str(self._kokoro.tokenizer.phonemize(text, language))
+        return str(self._tokenizer.phonemize(text, language))
 
     def close(self) -> None:
-        del self._kokoro, self._styles, self._japanese
+        del self._kokoro, self._halves, self._styles, self._japanese
 
 
 class KokoroEngine(Engine):
