@@ -14,6 +14,7 @@ from openai import AsyncOpenAI
 
 from support.servers import Gateway, run_gateway
 from support.speech import decode, transcribe, word_error_rate
+from support.words import check_captions
 
 CONFIG = {
     "engines": {
@@ -122,3 +123,14 @@ async def test_bad_blends_are_400_with_a_clear_message(
     with pytest.raises(openai.BadRequestError) as caught:
         await client.audio.speech.create(model=model, voice=voice, input="Hello.")
     assert mentions in caught.value.message
+
+
+async def test_kokoro_word_timings_are_where_whisper_hears_them(gateway: Gateway) -> None:
+    # Two sentences: the first comes in two pieces (a first chunk, then the rest),
+    # the second whole, so both ways of placing marks are checked.
+    text = "The quick brown fox jumps over the lazy dog. A gentle breeze moved the trees."
+    body = {"model": "tts-1-hd", "voice": "jf_alpha", "input": text, "response_format": "wav"}
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=120) as http:
+        response = await http.post("/v1/audio/speech/captions", json=body)
+    assert response.status_code == 200, response.text
+    await asyncio.to_thread(check_captions, response.json(), text)

@@ -39,11 +39,12 @@ import numpy as np
 
 from polyvox.contract.types import ModelInfo, VoiceInfo
 from polyvox.engines import kokoro_ja
-from polyvox.engines.base import Engine, SpeechModel, SynthesisRequest
+from polyvox.engines.base import Engine, EngineChunk, SpeechModel, SynthesisRequest
 from polyvox.engines.kokoro_decode import Unit
 from polyvox.engines.kokoro_graph import KokoroHalves, split_model
 from polyvox.engines.kokoro_stream import SlicedSynthesis
 from polyvox.engines.kokoro_weights import KokoroWeights, default_cache_dir
+from polyvox.engines.kokoro_words import KokoroWords
 from polyvox.errors import InvalidArgument, NotFound
 from polyvox.voices import parse_blend
 
@@ -117,6 +118,16 @@ def _front_end(options: Mapping[str, str], language_tag: str | None) -> str:
             f"kokoro option language must be one of {', '.join(FRONT_ENDS)}, got {language!r}"
         )
     return language
+
+
+def _resolved(language: str, text: str, voice: str) -> str:
+    """The front end ``auto`` stands for: Japanese for text with Japanese script, else
+    the voice's English (``b*`` voices British)."""
+    if language != "auto":
+        return language
+    if kokoro_ja.has_japanese(text):
+        return "ja"
+    return "en-gb" if voice.startswith("b") else "en-us"
 
 
 def _check_script(text: str) -> None:
@@ -210,29 +221,44 @@ class KokoroModel(SpeechModel):
         if self._japanese is not None:
             self._japanese("こんにちは。")  # loads pyopenjtalk's dictionary
 
-    def synthesize(self, request: SynthesisRequest) -> Iterator[np.ndarray]:
+    def synthesize(self, request: SynthesisRequest) -> Iterator[EngineChunk]:
         language = _front_end(request.options, request.language)
         low, high = SPEED_RANGE
         if not low <= request.speed <= high:
             raise InvalidArgument(f"kokoro speaks at speed {low} to {high}, got {request.speed}")
         style = self._style(request.voice)
         if self._halves is None:
+            # Whole graph (not cut): its durations stay inside it, so no word marks.
             return self._whole_sentences(request, language, style)
         tokens_input = "input_ids" if "input_ids" in self._input_dtypes else "tokens"
+        words = None
+        if request.word_timings:
+            front_end = _resolved(language, request.text, request.voice)
+            words = KokoroWords(request.text, partial(self._phonemize_word, front_end))
         return SlicedSynthesis(
             self._halves,
-            partial(self._units, request.text, language, request.voice, style, request.speed),
+            partial(
+                self._units, request.text, language, request.voice, style, request.speed, words
+            ),
             first_chunk_s=request.first_chunk_s,
             input_dtypes=self._input_dtypes,
             tokens_input=tokens_input,
+            words=words,
         )
 
     def _units(
-        self, text: str, language: str, voice: str, style: np.ndarray, speed: float
+        self,
+        text: str,
+        language: str,
+        voice: str,
+        style: np.ndarray,
+        speed: float,
+        words: KokoroWords | None = None,
     ) -> list[Unit]:
         """The inferences for ``text``, as kokoro-onnx's ``create`` makes them for each
         sentence: batches of at most 510 phonemes, the pause its punctuation asks for
-        after each (kokoro-onnx trims each batch's silence)."""
+        after each (kokoro-onnx trims each batch's silence). ``words`` learns each
+        unit's phonemes."""
         from kokoro_onnx.chunker import pause_after, split_phonemes
         from kokoro_onnx.config import MAX_PHONEME_LENGTH
 
@@ -249,6 +275,8 @@ class KokoroModel(SpeechModel):
                     pause = pause_after(batch, _SENTENCE_PAUSE_S, _CLAUSE_PAUSE_S)
                 row = style[min(len(tokens), len(style)) - 1]
                 units.append(Unit(tokens=tokens, style=row, speed=speed, pause_s=pause))
+                if words is not None:
+                    words.units.append(self._tokenizer.known(batch))
         return units
 
     def _sentences(self, text: str, language: str, voice: str) -> Iterator[str]:
@@ -280,10 +308,17 @@ class KokoroModel(SpeechModel):
             mixed += share * self._styles[name]
         return mixed
 
+    def _phonemize_word(self, language: str, word: str) -> str:
+        """One word alone, for finding it among a sentence's phonemes; nothing where
+        the front end refuses it (the alignment then places it between its neighbours)."""
+        try:
+            return self._phonemize(word, language, "")
+        except InvalidArgument:
+            return ""
+
     def _phonemize(self, text: str, language: str, voice: str) -> str:
         japanese = kokoro_ja.has_japanese(text)
-        if language == "auto":
-            language = "ja" if japanese else ("en-gb" if voice.startswith("b") else "en-us")
+        language = _resolved(language, text, voice)
         if language == "ja":
             if self._japanese is None:
                 raise InvalidArgument(

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from polyvox.engines.base import EngineChunk, TimedChunk, WordMark
 from polyvox.engines.kokoro_decode import (
     FRAME_SAMPLES,
     SAMPLE_RATE_HZ,
@@ -40,6 +42,7 @@ from polyvox.engines.kokoro_decode import (
     trim_bounds,
 )
 from polyvox.engines.kokoro_graph import KokoroHalves
+from polyvox.engines.kokoro_words import KokoroWords
 
 #: Frames decoded after the first chunk's end and before the rest's start, for the
 #: decoder's reach: fed the whole decode's statistics, a window's edges matched it
@@ -89,6 +92,11 @@ class _Cut:
         self._start_sample, self._end_sample = offset + head, offset + end
         return self._first
 
+    @property
+    def start_sample(self) -> int:
+        """Where the first chunk starts in the unit's untrimmed decode."""
+        return self._start_sample
+
     def rest(self) -> np.ndarray:
         features = self._features
         start = max(0, self._end_sample // FRAME_SAMPLES - LEFT_CONTEXT_FRAMES)
@@ -104,11 +112,12 @@ class _Cut:
         return rest[: max(0, end - self._first.size)]
 
 
-class SlicedSynthesis(Iterator[np.ndarray]):
+class SlicedSynthesis(Iterator[EngineChunk]):
     """One request's audio, one scheduler step per ``next``: each unit is encoded and
     decoded whole, except that with ``first_chunk_s`` the first comes in two pieces,
     its first ``first_chunk_s`` of speech first. ``finished`` says, after a chunk,
-    whether another will come."""
+    whether another will come. With ``words``, each unit's first chunk carries the
+    marks of the words it speaks (:class:`TimedChunk`)."""
 
     def __init__(
         self,
@@ -118,6 +127,7 @@ class SlicedSynthesis(Iterator[np.ndarray]):
         first_chunk_s: float | None,
         input_dtypes: dict[str, np.dtype],
         tokens_input: str,
+        words: KokoroWords | None = None,
     ) -> None:
         self._halves = halves
         #: Phonemized on the first step, in the scheduler's thread, not the caller's.
@@ -128,20 +138,31 @@ class SlicedSynthesis(Iterator[np.ndarray]):
         self._dtypes = input_dtypes
         self._tokens_input = tokens_input
         self._cut: tuple[Unit, _Cut] | None = None
+        self._words = words
+        self._unit_index = -1
+        #: Samples returned so far: where the next chunk starts in the request's audio.
+        self._sent = 0
+        #: Where the current unit's audio starts; its words not yet reported.
+        self._unit_start = 0
+        self._held: tuple[WordMark, ...] = ()
 
     @property
     def finished(self) -> bool:
         return self._remaining_units == 0 and self._cut is None
 
-    def __next__(self) -> np.ndarray:
+    def __next__(self) -> EngineChunk:
         if self._prepare is not None:
             units, self._prepare = self._prepare(), None
             self._units, self._remaining_units = iter(units), len(units)
         if self._cut is not None:
             (unit, cut), self._cut = self._cut, None
-            return finish(cut.rest(), unit.pause_s)
+            rest = cut.rest()
+            held, self._held = self._held, ()
+            return self._sending(finish(rest, unit.pause_s), held, speech_samples=rest.size)
         unit = next(self._units)  # StopIteration ends the request
         self._remaining_units -= 1
+        self._unit_index += 1
+        self._unit_start = self._sent
         features = encode(self._halves, unit, self._dtypes, self._tokens_input)
         first_chunk_s, self._first_chunk_s = self._first_chunk_s, None
         if first_chunk_s:
@@ -149,10 +170,43 @@ class SlicedSynthesis(Iterator[np.ndarray]):
             first = cut.first(first_chunk_s)
             if first is not None:
                 self._cut = (unit, cut)
-                return np.clip(first, -1.0, 1.0)
+                marks = self._marks(features, cut.start_sample)
+                # Words that end in the first chunk go with it, the others with the
+                # rest, once the unit's trimmed end is known.
+                now = tuple(m for m in marks if m.end_sample <= self._sent + first.size)
+                self._held = marks[len(now) :]
+                return self._sending(np.clip(first, -1.0, 1.0), now, speech_samples=first.size)
         audio = self._decode(unit, features, Window(0, features.size))
         start, end = trim_bounds(audio, 0)
-        return finish(audio[start:end], unit.pause_s)
+        marks = self._marks(features, start)
+        return self._sending(finish(audio[start:end], unit.pause_s), marks, end - start)
+
+    def _marks(self, features: Features, trimmed: int) -> tuple[WordMark, ...]:
+        """The current unit's word marks, when asked for, its audio starting at the next
+        chunk after ``trimmed`` samples of its decode."""
+        if self._words is None or features.durations is None:
+            return ()
+        return self._words.marks(self._unit_index, features.durations, self._sent - trimmed)
+
+    def _sending(
+        self, audio: np.ndarray, marks: tuple[WordMark, ...], speech_samples: int
+    ) -> EngineChunk:
+        """``audio`` as the next chunk, with ``marks`` kept inside its first
+        ``speech_samples`` (after them: the unit's pause). The duration predictor gives
+        a unit's last phoneme the silence after it too, which the trim cut off."""
+        first, self._sent = self._sent, self._sent + audio.size
+        if not marks:
+            return audio
+        floor, ceiling = self._unit_start, first + speech_samples
+        inside = []
+        for mark in marks:
+            start = min(max(mark.start_sample, floor), ceiling)
+            inside.append(
+                replace(
+                    mark, start_sample=start, end_sample=min(max(mark.end_sample, start), ceiling)
+                )
+            )
+        return TimedChunk(audio, tuple(inside))
 
     def _decode(self, unit: Unit, features: Features, window: Window) -> np.ndarray:
         style_dtype = self._dtypes[self._halves.style_input]

@@ -22,7 +22,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from polyvox.engines import kokoro_decode
-from polyvox.engines.base import KnowsItsEnd, SynthesisRequest
+from polyvox.engines.base import KnowsItsEnd, SynthesisRequest, TimedChunk
 from polyvox.engines.kokoro import MODEL_ID, SAMPLE_RATE_HZ, KokoroEngine, KokoroModel
 from polyvox.engines.kokoro_graph import split_model
 from polyvox.engines.kokoro_weights import KokoroWeights, default_cache_dir
@@ -213,3 +213,22 @@ def test_the_segments_language_picks_the_front_end(kokoro: KokoroModel) -> None:
 
 def speak_as(model: KokoroModel, text: str, language: str) -> list[np.ndarray]:
     return list(model.synthesize(SynthesisRequest(text, VOICE, language=language)))
+
+
+def test_a_cut_units_words_come_with_the_piece_they_end_in(kokoro: KokoroModel) -> None:
+    text = SENTENCES[0]
+    request = SynthesisRequest(text, VOICE, first_chunk_s=FIRST_S, word_timings=True)
+    chunks = list(kokoro.synthesize(request))
+    assert len(chunks) == 2
+    first, rest = chunks
+    assert isinstance(first, TimedChunk)
+    assert isinstance(rest, TimedChunk)
+    assert first.words
+    assert all(m.end_sample <= first.samples.size for m in first.words)
+    marks = first.words + rest.words
+    assert [text[m.text_start : m.text_end] for m in marks] == text.rstrip(".").split()
+    # The rest's words end where its speech ends (before the sentence's pause), even
+    # though the duration predictor draws the last phoneme out into the silence.
+    speech_end = first.samples.size + rest.samples.size - round(0.25 * SAMPLE_RATE_HZ)
+    assert marks[-1].end_sample <= speech_end
+    assert [m.start_sample for m in marks] == sorted(m.start_sample for m in marks)

@@ -10,6 +10,8 @@ import pytest
 
 from polyvox.engines.base import SpeechModel, SynthesisRequest, TimedChunk, WordMark
 from polyvox.engines.espeak import EspeakEngine
+from polyvox.engines.kokoro import MODEL_ID as KOKORO_MODEL_ID
+from polyvox.engines.kokoro import KokoroEngine, KokoroModel
 from polyvox.engines.piper import PiperEngine, PiperModel
 from polyvox.engines.word_alignment import align_words, word_marks
 from polyvox.text.pieces import char_positions
@@ -32,10 +34,12 @@ def spoken(model: SpeechModel, request: SynthesisRequest) -> tuple[list[WordMark
     return marks, total
 
 
-@pytest.fixture(scope="module", params=["piper", "espeak"])
+@pytest.fixture(scope="module", params=["piper", "espeak", "kokoro"])
 def model(request: pytest.FixtureRequest) -> Iterator[SpeechModel]:
     if request.param == "piper":
         loaded: SpeechModel = PiperEngine().load("en_US-joe-medium")
+    elif request.param == "kokoro":
+        loaded = KokoroEngine(threads_per_inference=2).load(KOKORO_MODEL_ID)
     else:
         loaded = EspeakEngine().load("espeak-ng")
     yield loaded
@@ -46,7 +50,7 @@ def test_every_word_is_marked_in_order_inside_the_audio(model: SpeechModel) -> N
     request = SynthesisRequest(TEXT, voice=model.info.default_voice.id, word_timings=True)
     marks, total = spoken(model, request)
     words = [TEXT[m.text_start : m.text_end] for m in marks]
-    if isinstance(model, PiperModel):
+    if isinstance(model, PiperModel | KokoroModel):
         assert words == WORDS
     else:
         # espeak reports no event for a word it joins to the one before ("of the"), and
