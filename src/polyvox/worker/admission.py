@@ -13,6 +13,8 @@ real time, so with a measured real-time factor ``rtf`` (seconds of compute per s
 of audio) the worker serves about ``1 / rtf`` streams at once. Past ``max_realtime_load``
 of that, a new turn gets no slot even below ``capacity``: it waits (or, a new stream,
 waits in the gateway's line) instead of making every stream fall behind.
+Until the first steps have measured it, a worker lets two streams per inference thread
+work (a slow start), so a burst on a fresh worker does not begin past what it can serve.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import contextlib
 from collections.abc import Iterator
 
 from polyvox.errors import ResourceExhausted, Unavailable
+
+#: Slots per inference thread before the worker's speed is measured.
+_UNMEASURED_SLOTS = 2
 
 
 class WorkSlot:
@@ -82,8 +87,12 @@ class Admission:
         """Slots now: ``capacity``, or fewer when the measured speed cannot keep that many
         listeners in real time (never fewer than one)."""
         rtf = self.speed.real_time_factor
-        if self.max_realtime_load is None or not rtf:
+        if self.max_realtime_load is None:
             return self.max_capacity
+        if not rtf:
+            # Speed not measured yet (the first steps measure it): a burst on a fresh
+            # worker would otherwise start ``capacity`` streams that all run dry.
+            return min(self.max_capacity, _UNMEASURED_SLOTS * self._inference_threads)
         served = self.max_realtime_load * self._inference_threads / rtf
         return max(1, min(self.max_capacity, int(served)))
 
