@@ -16,7 +16,7 @@ import numpy as np
 
 from polyvox.engines.base import WordMark
 from polyvox.engines.kokoro_decode import FRAME_SAMPLES
-from polyvox.engines.word_alignment import WordPhonemes, align_words, word_marks
+from polyvox.engines.word_alignment import WordPhonemes, align_words_in_parts, word_marks
 
 
 @dataclass
@@ -49,18 +49,4 @@ class KokoroWords:
 
     def _align(self) -> list[list[WordPhonemes]]:
         """Each unit's words, their phoneme stretches counted within that unit."""
-        by_unit: list[list[WordPhonemes]] = [[] for _ in self.units]
-        if not self.units:
-            return by_unit
-        spoken = "".join(self.units)
-        offsets = np.cumsum([0] + [len(unit) for unit in self.units])
-        for text_start, text_end, first, stop in align_words(
-            self.text, spoken, self.phonemize_word
-        ):
-            index = int(np.searchsorted(offsets, first, side="right")) - 1
-            index = min(max(index, 0), len(self.units) - 1)
-            low, high = int(offsets[index]), int(offsets[index + 1])
-            by_unit[index].append(
-                (text_start, text_end, first - low, min(max(stop, first), high) - low)
-            )
-        return by_unit
+        return align_words_in_parts(self.text, self.units, self.phonemize_word)

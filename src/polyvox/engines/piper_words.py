@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from polyvox.engines.base import WordMark
-from polyvox.engines.word_alignment import WordPhonemes, align_words, word_marks
+from polyvox.engines.word_alignment import WordPhonemes, align_words_in_parts, word_marks
 
 _BOS, _EOS, _PAD = "^", "$", "_"
 #: The lead-in ids (BOS and its pad) belong to no phoneme.
@@ -85,15 +85,4 @@ class PiperWords:
             end = start + len(stripped)
             by_sentence[0] = [(start, end, 0, len(self.sentences[0]))] if stripped else []
             return by_sentence
-        spoken = [phoneme for sentence in self.sentences for phoneme in sentence]
-        offsets = np.cumsum([0] + [len(sentence) for sentence in self.sentences])
-        for text_start, text_end, first, stop in align_words(
-            self.text, spoken, self.phonemize_word
-        ):
-            index = int(np.searchsorted(offsets, first, side="right")) - 1
-            index = min(max(index, 0), len(self.sentences) - 1)
-            low, high = int(offsets[index]), int(offsets[index + 1])
-            by_sentence[index].append(
-                (text_start, text_end, first - low, min(max(stop, first), high) - low)
-            )
-        return by_sentence
+        return align_words_in_parts(self.text, self.sentences, self.phonemize_word)

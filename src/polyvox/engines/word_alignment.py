@@ -15,6 +15,8 @@ Kokoro can use the same: its tokens are espeak-ng phonemes too.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import unicodedata
 from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
@@ -63,6 +65,28 @@ def align_words(
         for k in range(size):
             found[said[a + k][1]].append(heard[b + k][1])
     return _fill(words, found, len(spoken))
+
+
+def align_words_in_parts(
+    text: str,
+    parts: Sequence[Sequence[str]],
+    phonemize_word: Callable[[str], Sequence[str]],
+) -> list[list[WordPhonemes]]:
+    """:func:`align_words` over phonemes spoken in parts (a model's sentences or
+    inferences, in order): each word goes to the part its first phoneme is in, its
+    stretch counted within that part and cut at the part's end."""
+    by_part: list[list[WordPhonemes]] = [[] for _ in parts]
+    if not parts:
+        return by_part
+    spoken = [phoneme for part in parts for phoneme in part]
+    offsets = list(itertools.accumulate((len(part) for part in parts), initial=0))
+    for text_start, text_end, first, stop in align_words(text, spoken, phonemize_word):
+        index = min(max(bisect.bisect_right(offsets, first) - 1, 0), len(parts) - 1)
+        low, high = offsets[index], offsets[index + 1]
+        by_part[index].append(
+            (text_start, text_end, first - low, min(max(stop, first), high) - low)
+        )
+    return by_part
 
 
 def _fill(words: list[tuple[int, int]], found: list[list[int]], total: int) -> list[WordPhonemes]:
