@@ -22,7 +22,7 @@ through ``POST /v1/audio/speech``. At one conversation the two gateways take tur
 turn by turn.
 
     PYTHONPATH=tests uv run python bench/voice_agents.py [--conversations 1 4 8]
-        [--turns 8] [--llm-delay-s 0.3] [--out bench/results]
+        [--turns 8] [--llm-delay-s 0.3] [--whisper-parallel 1] [--out bench/results]
 
 Prints a table; writes voice_agents.json and voice_agents.png.
 """
@@ -252,11 +252,12 @@ def whisper_decode_s(clip: bytes, rounds: int = 5) -> list[float]:
     return times[1:]  # the first call warms up
 
 
-def config(llm_url: str, *, speculative: bool) -> dict[str, Any]:
+def config(llm_url: str, *, speculative: bool, whisper_parallel: int) -> dict[str, Any]:
+    whisper = {"env": "isolated", "preload": ["tiny.en"], "inference_threads": whisper_parallel}
     return {
         "engines": {
             "piper": {"requirements": ["numpy<2"], "preload": ["en_US-joe-medium"]},
-            "whisper": {"env": "isolated", "preload": ["tiny.en"]},
+            "whisper": whisper,
         },
         "realtime": {
             "llm": {"base_url": llm_url, "model": "scripted"},
@@ -281,8 +282,14 @@ async def main(args: argparse.Namespace) -> None:
     turns: list[Turn] = []
     with ScriptedLlm(reply) as llm, tempfile.TemporaryDirectory() as tmp:
         async with (
-            run_gateway(config(llm.base_url, speculative=True), workdir=Path(tmp) / "a") as fast,
-            run_gateway(config(llm.base_url, speculative=False), workdir=Path(tmp) / "b") as slow,
+            run_gateway(
+                config(llm.base_url, speculative=True, whisper_parallel=args.whisper_parallel),
+                workdir=Path(tmp) / "a",
+            ) as fast,
+            run_gateway(
+                config(llm.base_url, speculative=False, whisper_parallel=args.whisper_parallel),
+                workdir=Path(tmp) / "b",
+            ) as slow,
         ):
             await wait_for_whisper(fast)
             await wait_for_whisper(slow)
@@ -393,6 +400,7 @@ def report(turns: list[Turn], first_audio: list[float], decode: list[float], arg
     args.out.mkdir(parents=True, exist_ok=True)
     results = {
         "llm_first_token_delay_s": args.llm_delay_s, "llm_tokens_per_s": 50,
+        "whisper_parallel": args.whisper_parallel,
         "whisper_decode_2_5s_ms": [round(t * 1000, 1) for t in decode],
         "piper_first_audio_ms": [round(t * 1000, 1) for t in first_audio],
         "load_average_1m": os.getloadavg()[0],
@@ -429,5 +437,11 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--turns", type=int, default=8, help="turns per conversation")
     parser.add_argument("--llm-delay-s", type=float, default=0.3)
+    parser.add_argument(
+        "--whisper-parallel",
+        type=int,
+        default=1,
+        help="Whisper decodes at once (engines.whisper.inference_threads), cores split among them",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     asyncio.run(main(parser.parse_args()))

@@ -11,6 +11,7 @@ such a directory is not listed). Voice activity detection is Silero VAD from the
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
@@ -151,6 +152,10 @@ class WhisperTranscriber(TranscriptionModel):
             device_index=int(index or 0),
             compute_type=compute_type,
             cpu_threads=threads or 0,
+            # CTranslate2 runs one call per worker and queues the rest: as many workers
+            # as the worker runs inferences at once (cores / threads each), or its
+            # parallel inferences would take turns.
+            num_workers=max(1, (os.cpu_count() or 1) // threads) if threads else 1,
             local_files_only=True,
         )
         self._vad = SileroVad()
