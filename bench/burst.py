@@ -10,7 +10,7 @@ total time and stall time: how far its audio fell behind real-time playback star
 its first audio.
 
     PYTHONPATH=tests uv run python bench/burst.py [--clients 64] [--requests 2]
-                                                  [--out bench/results]
+        [--max-realtime-load 0.8|none] [--busy-split-chars 30] [--line-only] [--out bench/results]
 
 Prints successes, wall time (and its ratio to the throughput bound), total-time and
 first-audio p50/p95 and stall figures per mode; writes burst.json and burst.png.
@@ -115,7 +115,14 @@ def summarize(streams: list[Stream], wall_s: float, bound_s: float | None) -> di
 
 async def measure(queue: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "engines": {"piper": {"env": "shared", "preload": ["en_US-joe-medium"]}},
+        "engines": {
+            "piper": {
+                "env": "shared",
+                "preload": ["en_US-joe-medium"],
+                "max_realtime_load": args.max_realtime_load,
+                "busy_split_chars": args.busy_split_chars,
+            }
+        },
         "queue": queue,
         "request_timeout_s": 600,
     }
@@ -164,13 +171,25 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--requests", type=int, default=2)
+    parser.add_argument(
+        "--max-realtime-load",
+        type=lambda value: None if value == "none" else float(value),
+        default=0.8,
+        help="the worker's speed bound (engines.piper.max_realtime_load); none: capacity alone",
+    )
+    parser.add_argument(
+        "--busy-split-chars",
+        type=int,
+        default=30,
+        help="engines.piper.busy_split_chars (0: segments never cut while others speak)",
+    )
+    parser.add_argument("--line-only", action="store_true", help="skip the run without the line")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {
-        "line on": await measure({"max_waiting": 256, "max_wait_s": 300}, args),
-        "line off": await measure({"max_waiting": 0}, args),
-    }
+    results = {"line on": await measure({"max_waiting": 256, "max_wait_s": 300}, args)}
+    if not args.line_only:
+        results["line off"] = await measure({"max_waiting": 0}, args)
     header = (
         f"{'mode':<10}{'ok':>6}{'wall s':>8}{'/bound':>8}{'total p50':>10}{'p95':>7}"
         f"{'first p50':>10}{'p95':>7}{'stall max':>10}{'>100ms':>7}"
