@@ -40,7 +40,7 @@ import numpy as np
 from polyvox.contract.types import ModelInfo, VoiceInfo
 from polyvox.engines import kokoro_ja
 from polyvox.engines.base import Engine, EngineChunk, SpeechModel, SynthesisRequest
-from polyvox.engines.kokoro_decode import Unit
+from polyvox.engines.kokoro_decode import SAMPLE_RATE_HZ, Unit
 from polyvox.engines.kokoro_graph import KokoroHalves, split_model
 from polyvox.engines.kokoro_stream import SlicedSynthesis
 from polyvox.engines.kokoro_weights import KokoroWeights, default_cache_dir
@@ -51,7 +51,6 @@ from polyvox.voices import parse_blend
 logger = logging.getLogger(__name__)
 
 MODEL_ID = "kokoro-82m-int8"
-SAMPLE_RATE_HZ = 24_000
 DEFAULT_VOICE = "jf_alpha"
 #: kokoro-onnx refuses speeds outside this range.
 SPEED_RANGE = (0.5, 2.0)
