@@ -13,7 +13,8 @@ from support.speech import decode_pcm, transcribe, word_error_rate
 from .conftest import RATE, Events, Speak, sdk_append, send_audio, silence
 
 QUESTION = "What time does the train leave tomorrow?"
-ANSWER = "The train leaves at ten o'clock in the morning, from platform four."
+# No numbers: Whisper writes them as digits, which a WER against words counts as wrong.
+ANSWER = "The train leaves early in the morning, from the platform beside the river."
 
 
 async def test_a_spoken_turn_gets_a_spoken_reply(
