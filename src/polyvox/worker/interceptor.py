@@ -72,6 +72,24 @@ def _wrap_stream(
     return wrapper
 
 
+def same_kind(
+    handler: grpc.RpcMethodHandler, behavior: Callable[..., Any]
+) -> grpc.RpcMethodHandler:
+    """A handler of ``handler``'s kind (unary or streaming, each way) and serialization
+    that runs ``behavior`` instead: how an interceptor wraps or replaces a method."""
+    serde = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(behavior, **serde)
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(behavior, **serde)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(behavior, **serde)
+    return grpc.stream_unary_rpc_method_handler(behavior, **serde)
+
+
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
     """Turn PolyvoxError into its status code; anything else into INTERNAL, logged."""
 
@@ -83,18 +101,9 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        serde = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(_wrap_unary(handler.unary_unary), **serde)
-        if handler.stream_stream:
-            return grpc.stream_stream_rpc_method_handler(
-                _wrap_stream(handler.stream_stream, streaming_requests=True), **serde
+        if handler.response_streaming:
+            streaming = handler.stream_stream or handler.unary_stream
+            return same_kind(
+                handler, _wrap_stream(streaming, streaming_requests=handler.request_streaming)
             )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, streaming_requests=False), **serde
-            )
-        return grpc.stream_unary_rpc_method_handler(_wrap_unary(handler.stream_unary), **serde)
+        return same_kind(handler, _wrap_unary(handler.unary_unary or handler.stream_unary))

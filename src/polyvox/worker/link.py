@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 
 from polyvox.contract.link import TOKEN_METADATA_KEY
+from polyvox.worker.interceptor import same_kind
 from polyvox.worker.settings import LinkSettings
 
 #: Orchestrators' probes (Kubernetes' ``grpc:`` probe, compose health checks) send no
@@ -64,14 +65,4 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or self._allowed(handler_call_details):
             return handler
-        serde = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(_refuse_unary, **serde)
-        if handler.stream_stream:
-            return grpc.stream_stream_rpc_method_handler(_refuse_stream, **serde)
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(_refuse_stream, **serde)
-        return grpc.stream_unary_rpc_method_handler(_refuse_unary, **serde)
+        return same_kind(handler, _refuse_stream if handler.response_streaming else _refuse_unary)
