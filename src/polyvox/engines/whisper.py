@@ -45,6 +45,10 @@ BATCH_VAD = VadParameters(min_silence_ms=2000, speech_pad_ms=400, min_speech_ms=
 #: Request options and their parsers.
 _REQUEST_OPTIONS: dict[str, Any] = {"beam_size": int, "condition_on_previous_text": bool}
 _DEFAULT_BEAM_SIZE = 5
+#: Seconds of silence after the audio in a short encoder window (the engine option
+#: ``window_margin_s``; 30 or more: always Whisper's full window). See
+#: engines/whisper_window.py.
+DEFAULT_WINDOW_MARGIN_S = 5.0
 #: OpenAI's temperature 0 means "raise it when decoding fails": Whisper's fallback ladder.
 _FALLBACK_STEP = 0.2
 
@@ -138,16 +142,24 @@ class WhisperTranscriber(TranscriptionModel):
     concurrent_calls = True
 
     def __init__(
-        self, info: ModelInfo, path: Path, *, device: str, compute_type: str, threads: int | None
+        self,
+        info: ModelInfo,
+        path: Path,
+        *,
+        device: str,
+        compute_type: str,
+        threads: int | None,
+        window_margin_s: float = DEFAULT_WINDOW_MARGIN_S,
     ) -> None:
-        from faster_whisper import WhisperModel
+        from polyvox.engines.whisper_window import WindowedWhisper
 
         self.info = info
         kind, _, index = device.partition(":")
         # A local directory: faster-whisper never calls the hub for it, and every
         # listed directory has its tokenizer.json, the one file it would fetch.
-        self._model = WhisperModel(
+        self._model = WindowedWhisper(
             str(path),
+            margin_s=window_margin_s,
             device=kind,
             device_index=int(index or 0),
             compute_type=compute_type,
@@ -180,7 +192,7 @@ class WhisperTranscriber(TranscriptionModel):
         if audio.size == 0:
             # Nothing to decode (no speech found): no segments, not an error.
             return iter(()), TranscriptionInfo(language or "en", 1.0, duration_s, 0.0)
-        segments, info = self._model.transcribe(
+        segments, info = self._decode(
             audio.astype(np.float32, copy=False),
             language=language,
             initial_prompt=request.prompt or None,
@@ -199,6 +211,30 @@ class WhisperTranscriber(TranscriptionModel):
             duration_after_vad_s=audio.size / SAMPLE_RATE_HZ,
         )
         return _numbered(segments, duration_s), summary
+
+    def _decode(self, audio: np.ndarray, **options: Any) -> tuple[Iterable[Any], Any]:
+        """faster-whisper's segments and info for ``audio``: audio shorter than a window
+        is decoded at once in a window cut to it (see engines/whisper_window.py), and
+        again in the full window if that transcript looks like a decoder loop; longer
+        audio is decoded lazily, window by window, as faster-whisper does."""
+        from polyvox.engines.whisper_window import joined_text, looks_repeated
+
+        duration_s = audio.size / SAMPLE_RATE_HZ
+        if not self._model.fits_short_window(duration_s):
+            return self._model.transcribe(audio, **options)  # type: ignore[no-any-return]
+
+        def decode() -> tuple[list[Any], Any]:
+            segments, info = self._model.transcribe(audio, **options)
+            return list(segments), info
+
+        segments, info = self._model.in_short_window(decode)
+        if looks_repeated(joined_text(segments), duration_s):
+            logger.info(
+                "whisper: %.1f s decoded in a short window repeated itself; "
+                "decoding it in the full window", duration_s,
+            )  # fmt: skip
+            segments, info = decode()
+        return segments, info
 
     def voice_activity(self, params: VadParameters) -> SileroVadStream:
         return self._vad.stream(params)
@@ -277,4 +313,17 @@ class WhisperEngine(Engine):
             device=self.device,
             compute_type=compute_type,
             threads=self.threads_per_inference,
+            window_margin_s=self._window_margin_s(),
         )
+
+    def _window_margin_s(self) -> float:
+        raw = self.options.get("window_margin_s", str(DEFAULT_WINDOW_MARGIN_S))
+        try:
+            margin_s = float(raw)
+        except ValueError:
+            margin_s = -1.0
+        if not margin_s >= 0:
+            raise InvalidArgument(
+                f"whisper option 'window_margin_s' must be a number of seconds >= 0, got {raw!r}"
+            )
+        return margin_s
