@@ -13,7 +13,9 @@ its first audio.
         [--max-realtime-load 0.8|none] [--busy-split-chars 30] [--line-only] [--out bench/results]
 
 Prints successes, wall time (and its ratio to the throughput bound), total-time and
-first-audio p50/p95 and stall figures per mode; writes burst.json and burst.png.
+first-audio p50/p95 and stall figures per mode, and where the CPU went at 4 clients
+and in the burst (the gateway's, its workers' and the clients' CPU seconds per second
+of audio, and the cores busy on the whole machine); writes burst.json and burst.png.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -41,6 +44,44 @@ TEXTS = [
 ]
 PCM_BYTES_PER_S = 24_000 * 2
 _SETTLE_S = 2.0
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return found
+
+
+def cpu_seconds(gateway_pid: int) -> dict[str, float]:
+    """CPU seconds used so far: the gateway, its workers (its children), this process
+    (the clients), and the machine's cores busy at all (from /proc/stat)."""
+    cores = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    idle = int(cores[3]) + int(cores[4])  # idle + iowait
+    return {
+        "gateway": _process_cpu_s(gateway_pid),
+        "workers": sum(_process_cpu_s(child) for child in _children(gateway_pid)),
+        "clients": sum(os.times()[:2]),
+        "machine": (sum(int(v) for v in cores[:8]) - idle) / _TICKS_PER_S,
+    }
+
+
+def cpu_per_audio_s(before: dict[str, float], after: dict[str, float], audio_s: float,
+                    wall_s: float) -> dict[str, float]:  # fmt: skip
+    """Each part's CPU seconds per second of audio, and the machine's busy cores."""
+    used = {part: after[part] - before[part] for part in before}
+    per_audio = {f"{part}_cpu_per_audio_s": used[part] / audio_s for part in used}
+    return {**per_audio, "busy_cores": used["machine"] / wall_s}
 
 
 @dataclass
@@ -50,6 +91,8 @@ class Stream:
     total_s: float
     audio_s: float
     stall_s: float
+    #: Seconds of audio received when the worst stall ended (where in the stream it was).
+    stall_at_audio_s: float = 0.0
     error: str = ""
 
 
@@ -58,6 +101,7 @@ async def speak(client: AsyncOpenAI, text: str) -> Stream:
     first: float | None = None
     received = 0
     stall_s = 0.0
+    stall_at_audio_s = 0.0
     try:
         async with client.audio.speech.with_streaming_response.create(
             model="tts-1", voice="alloy", input=text, response_format="pcm"
@@ -67,14 +111,17 @@ async def speak(client: AsyncOpenAI, text: str) -> Stream:
                 if first is None:
                     first = now
                 # Playback starts at the first audio: by now it wanted (now - first) s.
-                stall_s = max(stall_s, (now - first) - received / PCM_BYTES_PER_S)
+                behind_s = (now - first) - received / PCM_BYTES_PER_S
+                if behind_s > stall_s:
+                    stall_s, stall_at_audio_s = behind_s, received / PCM_BYTES_PER_S
                 received += len(chunk)
     except openai.APIError as exc:
-        return Stream(False, 0.0, time.perf_counter() - started, 0.0, 0.0, type(exc).__name__)
+        failed_s = time.perf_counter() - started
+        return Stream(False, 0.0, failed_s, 0.0, 0.0, error=type(exc).__name__)
     assert first is not None
-    return Stream(
-        True, first - started, time.perf_counter() - started, received / PCM_BYTES_PER_S, stall_s
-    )
+    total_s = time.perf_counter() - started
+    audio_s = received / PCM_BYTES_PER_S
+    return Stream(True, first - started, total_s, audio_s, stall_s, stall_at_audio_s)
 
 
 async def client_run(base_url: str, requests: int, offset: int) -> list[Stream]:
@@ -131,10 +178,17 @@ async def measure(queue: dict[str, Any], args: argparse.Namespace) -> dict[str, 
             base_url = f"{gateway.url}/v1"
             await burst(base_url, 2, 1)  # warm up
             await asyncio.sleep(_SETTLE_S)
+            pid = gateway.process.pid
+            before = cpu_seconds(pid)
             four, four_wall_s = await burst(base_url, 4, 4)
-            throughput = sum(s.audio_s for s in four) / four_wall_s
+            four_audio_s = sum(s.audio_s for s in four)
+            four_cpu = cpu_per_audio_s(before, cpu_seconds(pid), four_audio_s, four_wall_s)
+            throughput = four_audio_s / four_wall_s
             await asyncio.sleep(_SETTLE_S)
+            before = cpu_seconds(pid)
             streams, wall_s = await burst(base_url, args.clients, args.requests)
+            burst_audio_s = sum(s.audio_s for s in streams if s.ok)
+            burst_cpu = cpu_per_audio_s(before, cpu_seconds(pid), burst_audio_s, wall_s)
     served_audio_s = sum(s.audio_s for s in streams if s.ok)
     # All the burst's audio (what every request would have had) at the served rate.
     expected_audio_s = served_audio_s / max(1, sum(s.ok for s in streams)) * len(streams)
@@ -142,6 +196,8 @@ async def measure(queue: dict[str, Any], args: argparse.Namespace) -> dict[str, 
     return {
         "throughput_at_4_audio_s_per_s": throughput,
         "bound_s": bound_s,
+        "cpu_at_4": four_cpu,
+        "cpu_in_burst": burst_cpu,
         **summarize(streams, wall_s, bound_s),
         "streams": [asdict(s) for s in streams],
     }
@@ -202,6 +258,15 @@ async def main() -> None:
             f"{r['first_audio_p50_s'] or 0:>10.2f}{r['first_audio_p95_s']:>7.2f}"
             f"{r['stall_max_s']:>10.2f}{r['streams_that_stalled_over_100ms']:>7}"
         )
+    print("CPU seconds per second of audio (gateway / workers / clients), busy cores:")
+    for mode, r in results.items():
+        for phase in ("cpu_at_4", "cpu_in_burst"):
+            c = r[phase]
+            print(
+                f"  {mode:<9} {phase[4:]:<9} {c['gateway_cpu_per_audio_s']:.3f} / "
+                f"{c['workers_cpu_per_audio_s']:.3f} / {c['clients_cpu_per_audio_s']:.3f}, "
+                f"{c['busy_cores']:.2f}"
+            )
     (args.out / "burst.json").write_text(json.dumps(results, indent=2))
     plot(results, args.out / "burst.png")
 

@@ -1,16 +1,17 @@
 """Whisper's encoder window cut to the audio: decode time and word error rate.
 
-Piper (joe) speaks 40 sentences (Harvard lists and voice-agent requests, 0.4 to 7 s)
-at three speeds; every other clip gets 0.5 s of silence before, 0.25 s after and a
-little noise. Each clip is transcribed in this process by the packaged Whisper
-tiny.en (int8, beam 1, every core), three ways:
+Piper (joe) speaks 46 sentences (Harvard lists, voice-agent requests and one-word
+turns, 0.3 to 7 s) at three speeds; every other clip gets 0.5 s of silence before,
+0.25 s after and a little noise. Each clip is transcribed in this process by the
+packaged Whisper tiny.en (int8, beam 1, every core), three ways:
 
 - ``full``: Whisper's fixed 30 s window, what faster-whisper does (the baseline);
 - ``short, unchecked``: the window cut to the audio plus the margin, nothing else;
 - ``short (served)``: what the engine does: the cut window, and the full one again
   when that transcript repeats itself (engines/whisper_window.py).
 
-Prints, per way: mean word error rate, transcripts that repeat themselves, and decode
+Prints, per way: mean word error rate, transcripts that look like a decoder loop (for
+the unchecked way: how often the served one decodes twice), and decode
 time p50/p95 with its ratio to the full window's; writes whisper_window.json.
 
     PYTHONPATH=tests uv run python bench/whisper_window.py [--margin-s 5] [--out bench/results]
@@ -69,6 +70,12 @@ SENTENCES = [
     "Hello.",
     "Yes, please.",
     "Okay, thanks.",
+    "Yes?",
+    "No?",
+    "No.",
+    "Sure.",
+    "Stop.",
+    "Thanks.",
     "Could you book me a table for two at seven tonight, please?",
     "I think the weather tomorrow will be cold and windy, so bring a coat.",
     "What time does the last train to the city leave on Sundays?",

@@ -3,16 +3,16 @@
 faster-whisper pads every window to Whisper's fixed 30 s (3,000 mel frames), so a
 2.5 s utterance costs a 30 s encode: about 230 of its 330 ms on the 2-core reference
 machine. CTranslate2 encodes shorter inputs, and Whisper transcribes them as well
-when the audio is followed by enough silence: with 5 s of it, word error rate stayed
-within noise of the full window on 72 Piper utterances, at a third of the time
-(bench/whisper_window.py). With less (2 or 3 s) the decoder believes the audio goes
-on and repeats its sentence. The margin is filled with the features of digital
-silence (the log-mel floor), what Whisper saw after short clips in training;
-faster-whisper's own padding is zeros, which as a margin invited the same repeats.
+when the audio is followed by enough silence: with 5 s of it, most transcripts
+match the full window's at a third of the time (bench/whisper_window.py). With less
+(2 or 3 s) the decoder believes the audio goes on and repeats itself. The margin is
+filled with the features of digital silence (the log-mel floor), what Whisper saw
+after short clips in training; faster-whisper's own padding is zeros, which as a
+margin invited the same repeats.
 
-A short window is still a guess, so its transcript is checked: text that repeats
-itself or says more words than anyone speaks in that time is decoded again in the
-full window (:func:`looks_repeated`).
+A cut window still loops now and then (one-word turns: "Yes? Yes? Yes? ..."), so
+its transcript is checked: one that looks like a loop is decoded again in the full
+window (:func:`looks_repeated`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,19 @@ T = TypeVar("T")
 
 
 def looks_repeated(text: str, duration_s: float) -> bool:
-    """Whether a transcript of ``duration_s`` of audio looks like a decoder loop."""
+    """Whether a transcript of ``duration_s`` of audio looks like a decoder loop: more
+    words than anyone says in the time, words said twice in a row ("No? No?"), or a
+    run of words said twice anywhere. Real speech does that rarely, and then costs
+    only a second decode."""
     words = [word.lower() for word in _WORD.findall(text)]
     if len(words) > _MAX_WORDS_PER_S * duration_s + 2:
         return True
+    for size in range(1, len(words) // 2 + 1):
+        if any(
+            words[i : i + size] == words[i + size : i + 2 * size]
+            for i in range(len(words) - 2 * size + 1)
+        ):
+            return True
     runs = [tuple(words[i : i + _REPEATED_WORDS]) for i in range(len(words) - _REPEATED_WORDS + 1)]
     return len(set(runs)) < len(runs)
 

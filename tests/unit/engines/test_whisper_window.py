@@ -53,6 +53,8 @@ def test_a_transcript_that_says_a_run_of_words_twice_is_a_decoder_loop() -> None
     assert not looks_repeated(once, 2.5)
     assert looks_repeated(f"{once} {once}", 2.5)
     assert looks_repeated(f"{once}  It's easy to tell the depth", 2.5)
+    assert looks_repeated("No? No?", 0.6)
+    assert not looks_repeated("No, I said maybe, not no.", 2.0)
 
 
 def test_more_words_than_anyone_says_in_the_time_is_a_decoder_loop() -> None:
