@@ -16,8 +16,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from polyvox._proto.polyvox.v1 import worker_pb2 as pb
 from polyvox._proto.polyvox.v1 import worker_pb2_grpc
+from polyvox.contract.client import WorkerClient
 from polyvox.contract.types import AudioChunk, SegmentEnd, SynthesisConfig
-from polyvox.errors import ModelBusy, NotFound
+from polyvox.errors import ModelBusy, NotFound, ResourceExhausted
 from polyvox.text.pieces import split_to_length
 from polyvox.worker.settings import WorkerSettings
 from support.servers import Worker, run_worker
@@ -171,6 +172,31 @@ async def test_capacity_counts_working_streams_with_resource_exhausted(worker: W
     finally:
         for call in held:
             call.cancel()
+
+
+async def test_only_a_stream_the_worker_took_says_it_ended(worker: Worker) -> None:
+    # A gateway's line is woken by stream ends: a refused stream freed nothing, and a
+    # line woken by its own refusals would ask again and again (a busy loop).
+    ends: list[str] = []
+    client = WorkerClient(worker.address, on_stream_end=lambda: ends.append("ended"))
+    settings = SynthesisConfig(model_id=MODEL, voice="joe")
+    held = [open_stream(worker, config(), segment(0, MANY_SENTENCES)) for _ in range(2)]
+    try:
+        await until_described(worker, in_flight=2, sessions=2)
+        with pytest.raises(ResourceExhausted):
+            _ = [item async for item in client.synthesize(settings, ["Hi."])]
+        assert ends == []
+        assert client.streams_open == 0
+        for call in held:
+            call.cancel()
+        await until_described(worker, in_flight=0)
+        items = [item async for item in client.synthesize(settings, ["Hi."])]
+        assert isinstance(items[-1], SegmentEnd)
+        assert ends == ["ended"]
+    finally:
+        for call in held:
+            call.cancel()
+        await client.close()
 
 
 async def test_idle_streams_hold_no_capacity(worker: Worker) -> None:

@@ -36,6 +36,7 @@ from polyvox.contract.types import (
     TranscriptionInput,
     WorkerDescription,
 )
+from polyvox.errors import ResourceExhausted
 
 T = TypeVar("T")
 
@@ -140,8 +141,11 @@ class WorkerClient:
         on_stream_end: Callable[[], None] | None = None,
     ) -> None:
         self.address = address
-        #: Called when a Synthesize or Transcribe stream of this client ends, however it
-        #: ended: its worker may have room again.
+        #: Called when a Synthesize or Transcribe stream the worker took ends, however it
+        #: ended: its worker may have room again. Not for a stream the worker refused
+        #: for want of room: that freed nothing, and a line woken by it would try again
+        #: at once, be refused, wake itself, and so on (bench/burst.py counted 12,488
+        #: refusals for 128 requests that way).
         self.on_stream_end = on_stream_end
         credentials = credentials or LinkCredentials()
         self._metadata = credentials.metadata()
@@ -208,20 +212,25 @@ class WorkerClient:
             self.segments_in_flight += 1
 
         writer = asyncio.create_task(_write_segments(call, config, segments, segment_sent))
+        received = refused = False
         try:
             while (out := await _call(call.read())) is not grpc.aio.EOF:
+                received = True
                 event = codec.synthesis_event_from_pb(out)
                 if isinstance(event, SegmentEnd):
                     outstanding -= 1
                     self.segments_in_flight -= 1
                 yield event
+        except ResourceExhausted:
+            refused = not received  # full before its first turn: the worker took nothing
+            raise
         finally:
             writer.cancel()
             call.cancel()
             self.segments_in_flight -= outstanding
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
-            self._ended()
+            self._ended(took=not refused)
 
     async def transcribe(
         self,
@@ -236,19 +245,24 @@ class WorkerClient:
         call = self._stub.Transcribe(metadata=self._metadata)
         self.streams_open += 1
         writer = asyncio.create_task(_write_audio(call, config, audio, sample_rate_hz))
+        received = refused = False
         try:
             while (out := await _call(call.read())) is not grpc.aio.EOF:
+                received = True
                 yield codec.transcript_event_from_pb(out)
+        except ResourceExhausted:
+            refused = not received  # full before its first turn: the worker took nothing
+            raise
         finally:
             writer.cancel()
             call.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
-            self._ended()
+            self._ended(took=not refused)
 
-    def _ended(self) -> None:
+    def _ended(self, *, took: bool) -> None:
         self.streams_open -= 1
-        if self.on_stream_end is not None:
+        if took and self.on_stream_end is not None:
             self.on_stream_end()
 
     async def close(self) -> None:
