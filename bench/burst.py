@@ -10,7 +10,8 @@ total time and stall time: how far its audio fell behind real-time playback star
 its first audio.
 
     PYTHONPATH=tests uv run python bench/burst.py [--clients 64] [--requests 2]
-        [--max-realtime-load 0.8|none] [--busy-split-chars 30] [--line-only] [--out bench/results]
+        [--max-realtime-load 0.8|none] [--busy-split-chars 30] [--newcomer-slack-ms 100]
+        [--line-only] [--out bench/results]
 
 Prints successes, wall time (and its ratio to the throughput bound), total-time and
 first-audio p50/p95 and stall figures per mode, and where the CPU went at 4 clients
@@ -167,6 +168,7 @@ async def measure(queue: dict[str, Any], args: argparse.Namespace) -> dict[str, 
                 "env": "shared",
                 "preload": ["en_US-joe-medium"],
                 "max_realtime_load": args.max_realtime_load,
+                "newcomer_slack_ms": args.newcomer_slack_ms,
                 "busy_split_chars": args.busy_split_chars,
             }
         },
@@ -238,6 +240,12 @@ async def main() -> None:
         type=int,
         default=30,
         help="engines.piper.busy_split_chars (0: segments never cut while others speak)",
+    )
+    parser.add_argument(
+        "--newcomer-slack-ms",
+        type=int,
+        default=100,
+        help="engines.piper.newcomer_slack_ms (0: new streams let in whatever is due)",
     )
     parser.add_argument("--line-only", action="store_true", help="skip the run without the line")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))

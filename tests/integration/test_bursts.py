@@ -28,11 +28,13 @@ async def gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gat
     config = {
         "engines": {
             # Capacity by count alone: on a loaded machine the speed bound would let
-            # fewer in, and this test is about the line, not about speed.
+            # fewer in, and the newcomer slack would hold one back while another's step
+            # is due; this test is about the line, not about speed.
             "piper": {
                 "env": "shared",
                 "capacity": CAPACITY,
                 "max_realtime_load": None,
+                "newcomer_slack_ms": 0,
                 "preload": ["en_US-joe-medium"],
             }
         },

@@ -29,8 +29,13 @@ MODEL = "en_US-joe-medium"
 @pytest.fixture(scope="module")
 async def worker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Worker]:
     workdir = tmp_path_factory.mktemp("worker")
-    # Capacity by count alone: on a loaded machine the speed bound would let fewer work.
-    env = {**os.environ, "POLYVOX_WORKER_MAX_REALTIME_LOAD": "null"}
+    # Capacity by count alone: on a loaded machine the speed bound would let fewer work,
+    # and streams opened together would find the first one's step due (newcomer slack).
+    env = {
+        **os.environ,
+        "POLYVOX_WORKER_MAX_REALTIME_LOAD": "null",
+        "POLYVOX_WORKER_NEWCOMER_SLACK_MS": "0",
+    }
     async with run_worker("piper", workdir=workdir, args=("--capacity", "2"), env=env) as running:
         yield running
 

@@ -66,6 +66,12 @@ class DeadlineScheduler:
     def running(self) -> int:
         return self._running
 
+    def due_within(self, seconds: float) -> bool:
+        """Whether a queued step is due within ``seconds`` (or overdue): a listener
+        runs dry then unless that step runs first."""
+        limit_s = self.clock() + seconds
+        return any(s.deadline_s <= limit_s for s in self._heap if not s.done.cancelled())
+
     def start(self) -> None:
         self._runners = [
             asyncio.create_task(self._run(), name=f"scheduler-{i}")

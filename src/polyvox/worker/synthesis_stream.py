@@ -43,7 +43,7 @@ from polyvox.engines.base import (
     TimedChunk,
     WordMark,
 )
-from polyvox.errors import InvalidArgument
+from polyvox.errors import InvalidArgument, ResourceExhausted
 from polyvox.logs import bind_context
 from polyvox.text.pieces import char_positions, split_to_length
 from polyvox.voices import is_blend, resolve_blend
@@ -263,6 +263,8 @@ class SynthesisStreams:
             )  # fmt: skip
 
     async def _begin_turn(self, model_id: str, *, refuse_if_full: bool) -> _Turn:
+        if refuse_if_full:
+            self._refuse_if_listeners_due()
         slot = self._admission.try_work() if refuse_if_full else await self._admission.work()
         try:
             lease = await self._models.acquire(model_id)
@@ -270,6 +272,18 @@ class SynthesisStreams:
             slot.release()
             raise
         return _Turn(slot, lease)
+
+    def _refuse_if_listeners_due(self) -> None:
+        """RESOURCE_EXHAUSTED for a new stream while a working stream's next audio is
+        due soon and not made yet (see WorkerTuning.newcomer_slack_ms)."""
+        slack_s = self._settings.newcomer_slack_ms / 1000
+        working = self._admission.working
+        if not slack_s or not working or working >= self._admission.capacity:
+            return  # nobody to keep in time, or full anyway (try_work says so)
+        if self._scheduler.due_within(slack_s):
+            raise ResourceExhausted(
+                f"worker's {working} working streams need their next audio first; retry shortly"
+            )
 
     def _pieces(self, request: SynthesisRequest) -> list[tuple[str, list[int]]]:
         """The texts to synthesize one after another for one segment (see

@@ -179,3 +179,26 @@ async def test_steps_of_one_model_never_run_at_once_whatever_the_runners() -> No
         await scheduler.stop()
     assert order == ["a1", "b1", "a2"]
     assert overlaps == []
+
+
+async def test_a_step_due_soon_is_seen_until_it_runs_or_its_stream_goes() -> None:
+    clock = FakeClock()
+    gate = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        scheduler = DeadlineScheduler(executor=pool, clock=clock)
+        scheduler.start()
+        running = occupy(scheduler, gate)
+        await until(lambda: scheduler.running == 1)
+        assert not scheduler.due_within(0.1)  # a running step is no longer waiting
+        later = asyncio.create_task(scheduler.run(lambda: "later", deadline_s=100.5))
+        await until(lambda: scheduler.queued == 1)
+        assert not scheduler.due_within(0.1)
+        assert scheduler.due_within(0.6)
+        clock.now_s = 100.45
+        assert scheduler.due_within(0.1)
+        later.cancel()  # its stream went away: nobody is waiting for it
+        await until(later.done)
+        assert not scheduler.due_within(0.1)
+        gate.set()
+        await running
+        await scheduler.stop()

@@ -22,7 +22,7 @@ EVERYTHING_SET = WorkerSettings(
     lifecycle=LifecycleSettings(ttl_s=None, min_residency_s=1.5, evict_check_interval_s=2.5,
                                 resident_cap=7, max_parallel_loads=3, warmup=False),
     capacity=3, max_sessions=12, max_realtime_load=None, inference_threads=2, busy_split_chars=0,
-    first_chunk_ms=125,
+    first_chunk_ms=125, newcomer_slack_ms=90,
     max_segment_chars=77, drain_timeout_s=0.5,
     env="shared", requirements=["numpy<2"], python="3.12", home=Path("/srv/polyvox"),
     in_environment=True, advertise="tcp://10.1.2.3:7070", health_listen="tcp://0.0.0.0:7071",

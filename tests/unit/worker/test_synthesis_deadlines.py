@@ -21,6 +21,7 @@ from polyvox.engines.base import Engine
 from polyvox.engines.espeak import MODEL_ID as ESPEAK_MODEL
 from polyvox.engines.espeak import EspeakEngine
 from polyvox.engines.piper import PiperEngine
+from polyvox.errors import ResourceExhausted
 from polyvox.worker import synthesis_stream as synthesis_module
 from polyvox.worker.admission import Admission
 from polyvox.worker.models import ModelManager
@@ -185,3 +186,42 @@ async def test_after_first_audio_the_stream_leaves_the_cores_to_the_gateway_a_mo
     assert len(queued) == len(audio_at) == 4
     assert queued[1] - audio_at[0] >= handoff_s - 1e-6
     assert queued[3] - audio_at[2] >= handoff_s - 1e-6
+
+
+async def test_a_new_stream_waits_while_a_working_listener_is_due_first() -> None:
+    # A newcomer's first step is due at once and would run before a working stream's
+    # next audio, due in 50 ms: the newcomer is refused (the gateway's line holds it)
+    # until that listener is served. A step due later than the slack lets it in.
+    now_s = [NOW_S]
+    with ThreadPoolExecutor(1) as pool:
+        scheduler = DeadlineScheduler(executor=pool, clock=lambda: now_s[0])  # not started
+        models = ModelManager(
+            engine=PiperEngine(), executor=pool, lifecycle=LifecycleSettings(warmup=False)
+        )
+        admission = Admission(capacity=4, max_sessions=4)
+        streams = SynthesisStreams(
+            settings=WorkerSettings(newcomer_slack_ms=100),
+            models=models,
+            scheduler=scheduler,
+            admission=admission,
+        )
+        working = admission.try_work()
+        config = SynthesisConfig(model_id=PIPER_MODEL, voice="joe")
+
+        async def newcomer() -> list[SynthesisEvent]:
+            texts = segments(("Hi.",), lambda: None, None)
+            return [out async for out in streams.stream(config, texts)]
+
+        due = asyncio.create_task(scheduler.run(lambda: None, deadline_s=NOW_S + 0.05))
+        await asyncio.sleep(0)
+        with pytest.raises(ResourceExhausted, match="need their next audio first"):
+            await newcomer()
+        due.cancel()
+        later = asyncio.create_task(scheduler.run(lambda: None, deadline_s=NOW_S + 0.5))
+        await asyncio.sleep(0)
+        scheduler.start()
+        outs = await newcomer()
+        assert isinstance(outs[-1], SegmentEnd)
+        await later
+        working.release()
+        await scheduler.stop()
