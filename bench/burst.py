@@ -1,20 +1,22 @@
 """A burst past capacity: 64 clients x 2 requests through the OpenAI SDK, with the line and
 without it (today's behaviour before it: a full worker refuses at once).
 
-Starts `polyvox serve` (Piper joe, the gateway's environment), measures the served
-throughput at 4 clients (the baseline the burst's wall time is compared with: all the
-burst's audio divided by that throughput is the least it can take), then runs the burst
-with the engine's line on (``queue.max_waiting`` 256) and off (0). Every client uses
+Starts `polyvox serve` (Piper joe, the gateway's environment) with the engine's line
+on (``queue.max_waiting`` 256), then off (0), and runs ``--rounds`` bursts in each, every
+one between two measures of the served throughput at 4 clients: the burst's bound is
+all its audio divided by their mean (the least time it can take), so a machine that
+slows down or speeds up during a round moves the bound with it. Every client uses
 the OpenAI SDK's defaults (2 retries on a 429). For each stream it records first audio,
 total time and stall time: how far its audio fell behind real-time playback started at
 its first audio.
 
     PYTHONPATH=tests uv run python bench/burst.py [--clients 64] [--requests 2]
         [--max-realtime-load 0.8|none] [--busy-split-chars 30] [--newcomer-slack-ms 100]
-        [--line-only] [--out bench/results]
+        [--rounds 3] [--line-only] [--out bench/results]
 
-Prints successes, wall time (and its ratio to the throughput bound), total-time and
-first-audio p50/p95 and stall figures per mode, and where the CPU went at 4 clients
+Prints successes, wall time (and its ratio to the throughput bound; the median round,
+and every round's ratio), total-time and first-audio p50/p95 and stall figures per
+mode (every round's streams together), and where the CPU went at 4 clients
 and in the burst (the gateway's, its workers' and the clients' CPU seconds per second
 of audio, and the cores busy on the whole machine); writes burst.json and burst.png.
 """
@@ -175,32 +177,60 @@ async def measure(queue: dict[str, Any], args: argparse.Namespace) -> dict[str, 
         "queue": queue,
         "request_timeout_s": 600,
     }
+    rounds = []
     with tempfile.TemporaryDirectory() as workdir:
         async with run_gateway(config, workdir=Path(workdir)) as gateway:
             base_url = f"{gateway.url}/v1"
             await burst(base_url, 2, 1)  # warm up
-            await asyncio.sleep(_SETTLE_S)
-            pid = gateway.process.pid
-            before = cpu_seconds(pid)
-            four, four_wall_s = await burst(base_url, 4, 4)
-            four_audio_s = sum(s.audio_s for s in four)
-            four_cpu = cpu_per_audio_s(before, cpu_seconds(pid), four_audio_s, four_wall_s)
-            throughput = four_audio_s / four_wall_s
-            await asyncio.sleep(_SETTLE_S)
-            before = cpu_seconds(pid)
-            streams, wall_s = await burst(base_url, args.clients, args.requests)
-            burst_audio_s = sum(s.audio_s for s in streams if s.ok)
-            burst_cpu = cpu_per_audio_s(before, cpu_seconds(pid), burst_audio_s, wall_s)
-    served_audio_s = sum(s.audio_s for s in streams if s.ok)
+            for _ in range(args.rounds):
+                rounds.append(await one_round(base_url, gateway.process.pid, args))
+    return summarize_rounds(rounds)
+
+
+async def at_four_clients(base_url: str, pid: int) -> tuple[float, dict[str, float]]:
+    """Served throughput (audio s per s) at 4 clients x 4 requests, and its CPU."""
+    await asyncio.sleep(_SETTLE_S)
+    before = cpu_seconds(pid)
+    four, wall_s = await burst(base_url, 4, 4)
+    audio_s = sum(s.audio_s for s in four)
+    return audio_s / wall_s, cpu_per_audio_s(before, cpu_seconds(pid), audio_s, wall_s)
+
+
+async def one_round(base_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    """The burst between two measures of the throughput at 4 clients: their mean is its
+    bound's rate, so a machine that slowed or sped up meanwhile moves both."""
+    throughput_before, four_cpu = await at_four_clients(base_url, pid)
+    await asyncio.sleep(_SETTLE_S)
+    before = cpu_seconds(pid)
+    streams, wall_s = await burst(base_url, args.clients, args.requests)
+    burst_audio_s = sum(s.audio_s for s in streams if s.ok)
+    burst_cpu = cpu_per_audio_s(before, cpu_seconds(pid), burst_audio_s, wall_s)
+    throughput_after, _ = await at_four_clients(base_url, pid)
+    throughput = (throughput_before + throughput_after) / 2
     # All the burst's audio (what every request would have had) at the served rate.
-    expected_audio_s = served_audio_s / max(1, sum(s.ok for s in streams)) * len(streams)
+    expected_audio_s = burst_audio_s / max(1, sum(s.ok for s in streams)) * len(streams)
     bound_s = expected_audio_s / throughput
     return {
-        "throughput_at_4_audio_s_per_s": throughput,
+        "throughput_at_4_audio_s_per_s": [throughput_before, throughput_after],
         "bound_s": bound_s,
         "cpu_at_4": four_cpu,
         "cpu_in_burst": burst_cpu,
         **summarize(streams, wall_s, bound_s),
+        "streams": [asdict(s) for s in streams],
+    }
+
+
+def summarize_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every round's streams together; wall over bound and CPU from the median round."""
+    median = sorted(rounds, key=lambda r: r["wall_over_bound"])[len(rounds) // 2]
+    streams = [Stream(**s) for r in rounds for s in r["streams"]]
+    pooled = summarize(streams, median["wall_s"], median["bound_s"])
+    return {
+        **pooled,
+        "wall_over_bound_per_round": [r["wall_over_bound"] for r in rounds],
+        "cpu_at_4": median["cpu_at_4"],
+        "cpu_in_burst": median["cpu_in_burst"],
+        "rounds": rounds,
         "streams": [asdict(s) for s in streams],
     }
 
@@ -247,6 +277,9 @@ async def main() -> None:
         default=100,
         help="engines.piper.newcomer_slack_ms (0: new streams let in whatever is due)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="bursts per mode, each between two 4-client runs"
+    )
     parser.add_argument("--line-only", action="store_true", help="skip the run without the line")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
@@ -266,7 +299,11 @@ async def main() -> None:
             f"{r['first_audio_p50_s'] or 0:>10.2f}{r['first_audio_p95_s']:>7.2f}"
             f"{r['stall_max_s']:>10.2f}{r['streams_that_stalled_over_100ms']:>7}"
         )
-    print("CPU seconds per second of audio (gateway / workers / clients), busy cores:")
+    for mode, r in results.items():
+        ratios = ", ".join(f"{ratio:.2f}" for ratio in r["wall_over_bound_per_round"])
+        print(f"{mode}: wall / bound per round {ratios}")
+    print("CPU seconds per second of audio (gateway / workers / clients), busy cores,")
+    print("in the median round:")
     for mode, r in results.items():
         for phase in ("cpu_at_4", "cpu_in_burst"):
             c = r[phase]
