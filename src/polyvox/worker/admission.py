@@ -22,12 +22,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 from polyvox.errors import ResourceExhausted, Unavailable
 
 #: Slots per inference thread before the worker's speed is measured.
 _UNMEASURED_SLOTS = 2
+#: How long a refusal says "newcomers are being turned away" (the gateway's line
+#: retries at each stream end, more often than this in a burst).
+_REFUSALS_REMEMBERED_S = 1.0
 
 
 class WorkSlot:
@@ -68,7 +72,10 @@ class Admission:
         max_realtime_load: float | None = None,
         inference_threads: int = 1,
         speed: SpeedMeter | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
+        self._refused_at_s: float | None = None
         self.max_capacity = capacity
         self._inference_threads = inference_threads
         self.max_sessions = max_sessions
@@ -119,9 +126,19 @@ class Admission:
             if self.sessions == 0:
                 self.idle.set()
 
+    def note_refusal(self) -> None:
+        """A new stream was just turned away (here, or by a caller's own rule)."""
+        self._refused_at_s = self._clock()
+
+    def refused_lately(self) -> bool:
+        """Whether a new stream was turned away within the last ``_REFUSALS_REMEMBERED_S``."""
+        refused_at_s = self._refused_at_s
+        return refused_at_s is not None and self._clock() - refused_at_s < _REFUSALS_REMEMBERED_S
+
     def try_work(self) -> WorkSlot:
         """A slot now, or RESOURCE_EXHAUSTED (a new stream's first turn)."""
         if self.working >= self.capacity or self.waiting:
+            self.note_refusal()
             raise ResourceExhausted(
                 f"worker is at capacity ({self.working} streams working); retry shortly"
             )

@@ -79,6 +79,21 @@ def _next_chunk(chunks: Iterator[EngineChunk]) -> tuple[object, float]:
     return chunk, time.perf_counter() - started
 
 
+class CharCost:
+    """Seconds of compute per character of text, a moving average over whole pieces."""
+
+    def __init__(self, *, weight: float = 0.1) -> None:
+        self._weight = weight
+        self.seconds: float | None = None
+
+    def record(self, compute_s: float, chars: int) -> None:
+        if chars <= 0 or compute_s <= 0:
+            return
+        cost = compute_s / chars
+        previous = self.seconds
+        self.seconds = cost if previous is None else previous + self._weight * (cost - previous)
+
+
 @dataclass(slots=True)
 class _Turn:
     slot: WorkSlot
@@ -181,6 +196,9 @@ class SynthesisStreams:
         self._models = models
         self._scheduler = scheduler
         self._admission = admission
+        self._char_cost = CharCost()
+        #: The playback clocks of the streams in a turn now, by identity.
+        self._listeners: dict[int, PlaybackClock] = {}
 
     def _validate(self, config: SynthesisConfig) -> tuple[ModelInfo, str]:
         info = self._models.info(config.model_id)
@@ -235,6 +253,7 @@ class SynthesisStreams:
                 if turn_over and turn is not None:
                     turn.end()  # nothing more to say for now: hold nothing while idle
                     turn = None
+                    del self._listeners[id(playback)]
                 if item is None:
                     item = await inbox.get()
                 if item is _END:
@@ -251,11 +270,13 @@ class SynthesisStreams:
                     refuse_if_full = turns == 0 and not config.wait_for_slot
                     turn = await self._begin_turn(info.id, refuse_if_full=refuse_if_full)
                     turns += 1
+                    self._listeners[id(playback)] = playback
                 async for event in self._segment(turn.model, index, request, info, playback):
                     yield event
         finally:
             if turn is not None:
                 turn.end()
+            self._listeners.pop(id(playback), None)
             await reader.close()
             logger.info(
                 "synthesis ended: %.2f s of audio sent in %d turn(s)",
@@ -281,9 +302,33 @@ class SynthesisStreams:
         if not slack_s or not working or working >= self._admission.capacity:
             return  # nobody to keep in time, or full anyway (try_work says so)
         if self._scheduler.due_within(slack_s):
+            self._admission.note_refusal()
             raise ResourceExhausted(
                 f"worker's {working} working streams need their next audio first; retry shortly"
             )
+
+    def _piece_chars(self, request: SynthesisRequest) -> int | None:
+        """The longest piece of a segment (characters) now; None: the segment whole.
+
+        A lone stream keeps its segments whole. Beside others, pieces of
+        ``busy_split_chars`` bound how long a newcomer's first audio waits behind
+        this stream. But while the worker is turning newcomers away (a burst: they
+        wait in the gateway's line anyway), that costs throughput for nobody: pieces
+        are then cut only as fine as the working streams' listeners need: each of
+        them may run one piece before the first of them (this one included) runs
+        out of audio, so a piece takes at most that time over their number
+        (bench/burst.py).
+        """
+        floor = self._settings.busy_split_chars
+        if request.phonemes or not floor or self._admission.working <= 1:
+            return None
+        per_char_s = self._char_cost.seconds
+        if not self._admission.refused_lately() or per_char_s is None or not self._listeners:
+            return floor
+        first_dry_s = min(playback.next_deadline_s() for playback in self._listeners.values())
+        # Every working stream may run one piece before the first listener runs dry.
+        budget_s = (first_dry_s - self._scheduler.clock()) / self._admission.working
+        return max(floor, int(budget_s / per_char_s))
 
     def _pieces(self, request: SynthesisRequest) -> list[tuple[str, list[int]]]:
         """The texts to synthesize one after another for one segment (see
@@ -292,8 +337,8 @@ class SynthesisStreams:
         text = request.text
         if not text.strip() and not request.phonemes:
             return []
-        limit = self._settings.busy_split_chars
-        if request.phonemes or not limit or len(text) <= limit or self._admission.working <= 1:
+        limit = self._piece_chars(request)
+        if limit is None or len(text) <= limit:
             return [(text, [])]
         pieces = []
         cursor = 0
@@ -347,12 +392,15 @@ class SynthesisStreams:
         chunks = iter(model.synthesize(request))
         ending = chunks if isinstance(chunks, KnowsItsEnd) else None
         exclusive = None if model.concurrent_calls else model
+        piece_compute_s = 0.0
         while True:
             step = partial(_next_chunk, chunks)
             chunk, compute_s = await self._scheduler.run(
                 step, deadline_s=deadline_s, exclusive=exclusive
             )
+            piece_compute_s += compute_s
             if chunk is _END:
+                self._char_cost.record(piece_compute_s, len(request.text))
                 return
             marks: tuple[WordMark, ...] = ()
             if isinstance(chunk, TimedChunk):
@@ -384,4 +432,5 @@ class SynthesisStreams:
                 # the stream far more slack than this; other streams' steps still run.
                 await asyncio.sleep(_FIRST_AUDIO_HANDOFF_S)
             if finished:
+                self._char_cost.record(piece_compute_s, len(request.text))
                 return
