@@ -17,7 +17,7 @@ from polyvox.contract.types import (
     SynthesisConfig,
     SynthesisEvent,
 )
-from polyvox.engines.base import Engine
+from polyvox.engines.base import Engine, SynthesisRequest
 from polyvox.engines.espeak import MODEL_ID as ESPEAK_MODEL
 from polyvox.engines.espeak import EspeakEngine
 from polyvox.engines.piper import PiperEngine
@@ -25,7 +25,7 @@ from polyvox.errors import ResourceExhausted
 from polyvox.worker import synthesis_stream as synthesis_module
 from polyvox.worker.admission import Admission
 from polyvox.worker.models import ModelManager
-from polyvox.worker.scheduler import DeadlineScheduler
+from polyvox.worker.scheduler import DeadlineScheduler, PlaybackClock
 from polyvox.worker.settings import LifecycleSettings, WorkerSettings
 from polyvox.worker.synthesis_stream import SynthesisStreams, TextInput
 
@@ -225,3 +225,41 @@ async def test_a_new_stream_waits_while_a_working_listener_is_due_first() -> Non
         await later
         working.release()
         await scheduler.stop()
+
+
+def test_beside_others_pieces_are_short_unless_newcomers_are_being_turned_away() -> None:
+    now_s = [NOW_S]
+
+    def clock() -> float:
+        return now_s[0]
+
+    with ThreadPoolExecutor(1) as pool:
+        admission = Admission(capacity=4, max_sessions=4, clock=clock)
+        streams = SynthesisStreams(
+            settings=WorkerSettings(busy_split_chars=30),
+            models=ModelManager(engine=PiperEngine(), executor=pool, lifecycle=LifecycleSettings()),
+            scheduler=DeadlineScheduler(executor=pool, clock=clock),
+            admission=admission,
+        )
+        request = SynthesisRequest(text="word " * 40, voice="joe")  # 200 characters
+        slots = [admission.try_work(), admission.try_work()]
+        # Beside another stream, a newcomer may come: short pieces keep its wait short.
+        assert streams._piece_chars(request) == 30
+        streams._char_cost.record(0.3, 100)  # 3 ms of compute per character
+        ahead, behind = PlaybackClock(clock=clock), PlaybackClock(clock=clock)
+        ahead.sent(4.0)
+        behind.sent(2.0)  # runs dry first: in 2 s
+        streams._listeners = {1: ahead, 2: behind}
+        slots += [admission.try_work(), admission.try_work()]
+        with pytest.raises(ResourceExhausted):
+            admission.try_work()  # a fifth: full
+        # Newcomers are turned away: each of the 4 working streams may take 0.5 s of
+        # compute before the first listener runs dry; 166 characters.
+        assert streams._piece_chars(request) == 166
+        behind.audio_sent_s = 0.05  # a listener about to run dry: short pieces again
+        assert streams._piece_chars(request) == 30
+        behind.audio_sent_s = 2.0
+        now_s[0] += 1.5  # no refusal for a while: newcomers may come again
+        assert streams._piece_chars(request) == 30
+        for slot in slots:
+            slot.release()
