@@ -83,7 +83,9 @@ class WorkerTuning(BaseModel):
     #: (characters) is synthesized in pieces cut at clauses, then between words. An
     #: inference cannot be pre-empted, so this bounds how long a new stream's first
     #: segment waits behind another stream (bench/segment_cost.py; the value was chosen
-    #: in docs/benchmarks.md). A lone stream keeps its segments whole. 0: never cut.
+    #: in docs/benchmarks.md). A lone stream keeps its segments whole; while the worker
+    #: is turning newcomers away, pieces are only as short as the working listeners'
+    #: playback needs (they would only cost throughput). 0: never cut.
     busy_split_chars: int = Field(default=30, ge=0)
     #: When a stream's listener has no audio left (its first audio, or the next after
     #: a pause), the engine is asked for a chunk of about this many milliseconds before
