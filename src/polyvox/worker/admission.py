@@ -127,11 +127,12 @@ class Admission:
                 self.idle.set()
 
     def note_refusal(self) -> None:
-        """A new stream was just turned away (here, or by a caller's own rule)."""
+        """A new stream was just turned away or held back (here, or by a caller's rule)."""
         self._refused_at_s = self._clock()
 
     def refused_lately(self) -> bool:
-        """Whether a new stream was turned away within the last ``_REFUSALS_REMEMBERED_S``."""
+        """Whether a new stream was turned away or held back within the last
+        ``_REFUSALS_REMEMBERED_S``."""
         refused_at_s = self._refused_at_s
         return refused_at_s is not None and self._clock() - refused_at_s < _REFUSALS_REMEMBERED_S
 

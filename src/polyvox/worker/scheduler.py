@@ -13,6 +13,7 @@ the earliest step whose key is free instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -57,6 +58,8 @@ class DeadlineScheduler:
         self._running = 0
         #: Exclusive keys of the steps running now.
         self._busy: set[Hashable] = set()
+        #: Set (and replaced) each time a step ends: wakes none_due_within.
+        self._step_ended = asyncio.Event()
 
     @property
     def queued(self) -> int:
@@ -71,6 +74,21 @@ class DeadlineScheduler:
         runs dry then unless that step runs first."""
         limit_s = self.clock() + seconds
         return any(s.deadline_s <= limit_s for s in self._heap if not s.done.cancelled())
+
+    async def none_due_within(self, seconds: float, *, timeout_s: float) -> bool:
+        """Wait until no queued step is due within ``seconds``; False if that takes
+        longer than ``timeout_s``. Only a step ending makes a due step run (time
+        passing makes more of them due), so the wait wakes at step ends."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + timeout_s
+        while self.due_within(seconds):
+            remaining_s = give_up_at - loop.time()
+            if remaining_s <= 0:
+                return False
+            step_ended = self._step_ended
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(step_ended.wait(), remaining_s)
+        return True
 
     def start(self) -> None:
         self._runners = [
@@ -143,6 +161,8 @@ class DeadlineScheduler:
                 step.done.set_result(result)
         finally:
             self._running -= 1
+            self._step_ended.set()
+            self._step_ended = asyncio.Event()
             if step.exclusive is not None:
                 self._busy.discard(step.exclusive)
                 # A step held back for this key may run now.

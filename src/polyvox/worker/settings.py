@@ -69,10 +69,11 @@ class WorkerTuning(BaseModel):
     max_realtime_load: float | None = Field(default=0.8, gt=0)
     #: A new stream is let in only while no working stream has a step waiting that is
     #: due within this many milliseconds: a newcomer's first steps are due at once, go
-    #: first, and would make that listener run dry. Refused, it waits in the gateway's
-    #: line for the next stream's end. 100 ms is a newcomer's first chunk (~40 ms here)
-    #: plus a step already running; it took a burst's streams that stalled from 19 to 0
-    #: (bench/burst.py, docs/benchmarks.md). 0: capacity and the speed bound alone decide.
+    #: first, and would make that listener run dry. It is held until those steps have
+    #: run (half a second at most; then refused, it waits in the gateway's line).
+    #: 100 ms is a newcomer's first chunk (~40 ms here) plus a step already running;
+    #: it took a burst's streams that stalled from 19 to 0 (bench/burst.py,
+    #: docs/benchmarks.md). 0: capacity and the speed bound alone decide.
     newcomer_slack_ms: int = Field(default=100, ge=0)
     #: Inferences run at once, each on cores / inference_threads CPU threads. On the
     #: 2-core reference machine, one inference on every core wins: two single-threaded

@@ -66,6 +66,9 @@ _READ_AHEAD = 64
 _DRAIN_TIMEOUT_S = 2.0
 #: How long a turn waits for its next segment when the client said no Pause.
 _TURN_HOLD_S = 2.0
+#: Longest a new stream is held while working listeners' next audio is due, before it
+#: is refused (a few steps: beyond that it waits in the gateway's line, holding nothing).
+_NEWCOMER_HOLD_S = 0.5
 #: How long a stream's next inference waits after the chunk that ended a listener's
 #: silence. 5 ms was enough for the gateway to ship it on the 2-core development
 #: machine (docs/benchmarks.md); twice that leaves room for a slower one.
@@ -285,7 +288,7 @@ class SynthesisStreams:
 
     async def _begin_turn(self, model_id: str, *, refuse_if_full: bool) -> _Turn:
         if refuse_if_full:
-            self._refuse_if_listeners_due()
+            await self._wait_while_listeners_due()
         slot = self._admission.try_work() if refuse_if_full else await self._admission.work()
         try:
             lease = await self._models.acquire(model_id)
@@ -294,17 +297,21 @@ class SynthesisStreams:
             raise
         return _Turn(slot, lease)
 
-    def _refuse_if_listeners_due(self) -> None:
-        """RESOURCE_EXHAUSTED for a new stream while a working stream's next audio is
-        due soon and not made yet (see WorkerTuning.newcomer_slack_ms)."""
+    async def _wait_while_listeners_due(self) -> None:
+        """Hold a new stream while a working stream's next audio is due soon and not
+        made yet (see WorkerTuning.newcomer_slack_ms); RESOURCE_EXHAUSTED if that
+        lasts past ``_NEWCOMER_HOLD_S`` (it then waits in the gateway's line)."""
         slack_s = self._settings.newcomer_slack_ms / 1000
         working = self._admission.working
         if not slack_s or not working or working >= self._admission.capacity:
             return  # nobody to keep in time, or full anyway (try_work says so)
-        if self._scheduler.due_within(slack_s):
-            self._admission.note_refusal()
+        if not self._scheduler.due_within(slack_s):
+            return
+        self._admission.note_refusal()  # newcomers are being held back: see _piece_chars
+        if not await self._scheduler.none_due_within(slack_s, timeout_s=_NEWCOMER_HOLD_S):
             raise ResourceExhausted(
-                f"worker's {working} working streams need their next audio first; retry shortly"
+                f"worker's {self._admission.working} working streams need their next audio "
+                "first; retry shortly"
             )
 
     def _piece_chars(self, request: SynthesisRequest) -> int | None:
@@ -312,8 +319,8 @@ class SynthesisStreams:
 
         A lone stream keeps its segments whole. Beside others, pieces of
         ``busy_split_chars`` bound how long a newcomer's first audio waits behind
-        this stream. But while the worker is turning newcomers away (a burst: they
-        wait in the gateway's line anyway), that costs throughput for nobody: pieces
+        this stream. But while the worker is holding newcomers back (a burst: they
+        wait for the working listeners anyway), that costs throughput for nobody: pieces
         are then cut only as fine as the working streams' listeners need: each of
         them may run one piece before the first of them (this one included) runs
         out of audio, so a piece takes at most that time over their number

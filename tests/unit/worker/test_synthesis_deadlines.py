@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -190,11 +191,13 @@ async def test_after_first_audio_the_stream_leaves_the_cores_to_the_gateway_a_mo
 
 async def test_a_new_stream_waits_while_a_working_listener_is_due_first() -> None:
     # A newcomer's first step is due at once and would run before a working stream's
-    # next audio, due in 50 ms: the newcomer is refused (the gateway's line holds it)
-    # until that listener is served. A step due later than the slack lets it in.
+    # next audio, due in 50 ms: the newcomer is held until that step has run, and
+    # refused (the gateway's line holds it) if that takes too long.
     now_s = [NOW_S]
+    gate = threading.Event()
     with ThreadPoolExecutor(1) as pool:
-        scheduler = DeadlineScheduler(executor=pool, clock=lambda: now_s[0])  # not started
+        scheduler = RecordingScheduler(executor=pool, clock=lambda: now_s[0])
+        scheduler.deadlines, scheduler.queued_at_s = [], []
         models = ModelManager(
             engine=PiperEngine(), executor=pool, lifecycle=LifecycleSettings(warmup=False)
         )
@@ -212,17 +215,34 @@ async def test_a_new_stream_waits_while_a_working_listener_is_due_first() -> Non
             texts = segments(("Hi.",), lambda: None, None)
             return [out async for out in streams.stream(config, texts)]
 
+        # Nothing runs the due step (no runner yet): refused after the hold.
         due = asyncio.create_task(scheduler.run(lambda: None, deadline_s=NOW_S + 0.05))
         await asyncio.sleep(0)
         with pytest.raises(ResourceExhausted, match="need their next audio first"):
             await newcomer()
         due.cancel()
-        later = asyncio.create_task(scheduler.run(lambda: None, deadline_s=NOW_S + 0.5))
-        await asyncio.sleep(0)
+        # A step running (the gate), the listener's due step behind it: held, then in.
         scheduler.start()
-        outs = await newcomer()
+        scheduler.deadlines.clear()
+        running = asyncio.create_task(scheduler.run(gate.wait, deadline_s=NOW_S))
+        queued_when_the_listener_ran: list[int] = []
+
+        def listener_step() -> None:
+            queued_when_the_listener_ran.append(len(scheduler.deadlines))
+
+        due = asyncio.create_task(scheduler.run(listener_step, deadline_s=NOW_S + 0.05))
+        arriving = asyncio.create_task(newcomer())
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert not arriving.done()  # held while the listener's step waits
+        gate.set()
+        outs = await arriving
         assert isinstance(outs[-1], SegmentEnd)
-        await later
+        # The gate's and the listener's steps only: the newcomer's first step (due at
+        # once, so it would have gone first) was queued after the listener's ran.
+        assert queued_when_the_listener_ran == [2]
+        assert len(scheduler.deadlines) > 2
+        await asyncio.gather(running, due)
         working.release()
         await scheduler.stop()
 
